@@ -1,0 +1,135 @@
+import type { LoaderFunctionArgs } from '@remix-run/node'
+import { Link, useLoaderData } from '@remix-run/react'
+import { hasRole } from '~/utils/auth.server'
+import { db } from '~/utils/db.server'
+import { organizationsOf } from '~/utils/permissions.server'
+import { getSession } from '~/utils/session.server'
+import { useT } from '~/utils/use-t'
+import type { MessageKey } from '~/utils/i18n'
+
+const NOTICES = { signedOut: 'home.signedOut', sessionEnded: 'home.sessionEnded' } as const
+const LOGIN_ERRORS = ['expired', 'denied', 'invalid', 'unavailable'] as const
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const url = new URL(request.url)
+  const session = await getSession(request)
+  const loginError = LOGIN_ERRORS.find((e) => e === url.searchParams.get('loginError')) ?? null
+  const notice = (Object.keys(NOTICES) as (keyof typeof NOTICES)[]).find((k) => url.searchParams.has(k)) ?? null
+  if (!session) return { signedIn: false as const, loginError, notice }
+  const memberships = await organizationsOf(session)
+  const invitations = await db().invitation.findMany({
+    where: { email: session.user.email, acceptedAt: null, revokedAt: null, expiresAt: { gt: new Date() } },
+    include: { organization: { select: { name: true } } },
+  })
+  return {
+    signedIn: true as const,
+    loginError,
+    notice,
+    name: session.user.name,
+    roles: {
+      operator: hasRole(session, 'platform-operator'),
+      agent: hasRole(session, 'helpdesk-agent'),
+      trainer: hasRole(session, 'trainer'),
+    },
+    organizations: memberships.map((m) => ({ slug: m.organization.slug, name: m.organization.name, role: m.role, city: m.organization.city })),
+    invitationCount: invitations.length,
+    invitations: invitations.map((i) => ({ id: i.id, organization: i.organization.name })),
+  }
+}
+
+export default function Index() {
+  const data = useLoaderData<typeof loader>()
+  const t = useT()
+  const alert = data.loginError ? (
+    <div className="notice error" role="alert">
+      <p>{t(`login.error.${data.loginError}` as MessageKey)}</p>
+      <p>
+        <Link to="/auth/login">{t('login.tryAgain')}</Link>
+      </p>
+    </div>
+  ) : data.notice ? (
+    <div className="notice" role="status">
+      {t(NOTICES[data.notice])}
+    </div>
+  ) : null
+
+  if (!data.signedIn) {
+    return (
+      <section className="hero" aria-labelledby="home-title">
+        {alert}
+        <h1 id="home-title">{t('home.title')}</h1>
+        <p className="lead">{t('home.intro')}</p>
+        <p>
+          <Link className="button primary" to="/auth/login">
+            {t('home.signIn')}
+          </Link>
+        </p>
+      </section>
+    )
+  }
+
+  const adminOrgs = data.organizations.filter((o) => o.role === 'ADMIN')
+  return (
+    <>
+      {alert}
+      <h1>{t('dashboard.hello', { name: data.name })}</h1>
+      <div className="grid">
+        <section className="panel" aria-labelledby="orgs-title">
+          <h2 id="orgs-title">{t('dashboard.yourOrgs')}</h2>
+          {data.organizations.length === 0 ? <p>{t('dashboard.noOrgs')}</p> : null}
+          <ul className="cards">
+            {data.organizations.map((o) => (
+              <li key={o.slug}>
+                <Link to={`/organisations/${o.slug}`}>{o.name}</Link>{' '}
+                <span className="badge">{t(o.role === 'ADMIN' ? 'dashboard.role.ADMIN' : 'dashboard.role.MEMBER')}</span>
+              </li>
+            ))}
+          </ul>
+          <p>
+            <Link className="button" to="/organisations/new">
+              {t('dashboard.createOrg')}
+            </Link>
+          </p>
+        </section>
+        <section className="panel" aria-labelledby="next-title">
+          <h2 id="next-title">{t('dashboard.next')}</h2>
+          <ul>
+            {adminOrgs.map((o) => (
+              <li key={o.slug}>
+                <Link to={`/organisations/${o.slug}#invite`}>{t('dashboard.next.invite', { org: o.name })}</Link>
+              </li>
+            ))}
+            {data.organizations
+              .filter((o) => o.role !== 'ADMIN')
+              .map((o) => (
+                <li key={o.slug}>
+                  <Link to={`/organisations/${o.slug}`}>{t('dashboard.next.open', { org: o.name })}</Link>
+                </li>
+              ))}
+            {data.roles.operator ? (
+              <li>
+                <Link to="/organisations">{t('dashboard.next.operator')}</Link>
+              </li>
+            ) : null}
+            {data.roles.agent ? (
+              <li>
+                <Link to="/organisations">{t('dashboard.next.agent')}</Link>
+              </li>
+            ) : null}
+            {data.roles.trainer ? <li>{t('dashboard.next.trainer')}</li> : null}
+          </ul>
+        </section>
+        {data.invitations.length > 0 ? (
+          <section className="panel" aria-labelledby="inv-title">
+            <h2 id="inv-title">{t('dashboard.invitations')}</h2>
+            <ul>
+              {data.invitations.map((i) => (
+                <li key={i.id}>{t('dashboard.invitationFrom', { org: i.organization })}</li>
+              ))}
+            </ul>
+          </section>
+        ) : null}
+      </div>
+    </>
+  )
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod'
+
+const booleanish = z.enum(['true', 'false']).transform((v) => v === 'true')
+
+/**
+ * Every setting the portal reads, parsed once at start-up. A bad value stops
+ * the process with a message that names the variable (see docs/configuration.md).
+ */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  PORTAL_URL: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/$/, '')),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL').optional(),
+  KEYCLOAK_URL: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/$/, '')),
+  KEYCLOAK_REALM: z.string().min(1).default('commons'),
+  KEYCLOAK_CLIENT_ID: z.string().min(1).default('commons-portal'),
+  KEYCLOAK_CLIENT_SECRET: z.string().min(16, 'must be the commons-portal client secret (16+ characters)'),
+  KEYCLOAK_ADMIN_CLIENT_ID: z.string().min(1).default('commons-portal-admin'),
+  KEYCLOAK_ADMIN_CLIENT_SECRET: z.string().min(16, 'must be the commons-portal-admin client secret (16+ characters)'),
+  KEYCLOAK_BROWSER_CLIENT_ID: z.string().min(1).default('commons-portal-session'),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL'),
+  MAIL_FROM: z.string().min(3).default('Commons Portal <no-reply@localhost>'),
+  SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
+  INVITATION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 60).default(24 * 7),
+  OUTBOX_POLL_MS: z.coerce.number().int().min(100).default(2000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SECURE_COOKIES: booleanish.optional(),
+})
+
+export type Env = z.infer<typeof envSchema>
+
+export class EnvError extends Error {}
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = envSchema.safeParse(source)
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`)
+    throw new EnvError(`Invalid environment:\n${lines.join('\n')}`)
+  }
+  return result.data
+}
+
+let cached: Env | undefined
+export function env(): Env {
+  cached ??= parseEnv(process.env)
+  return cached
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { createRequestHandler } from '@remix-run/express'
+import type { ServerBuild } from '@remix-run/node'
+import compression from 'compression'
+import express from 'express'
+import { EnvError, parseEnv, type Env } from '../app/utils/env.server.ts'
+import { openDatabase } from './database.ts'
+import { applyMigrations } from './migrate.ts'
+import { securityHeaders, rejectCrossSiteForms } from './security.ts'
+
+const portalDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+let config: Env
+try {
+  config = parseEnv(process.env)
+} catch (error) {
+  if (error instanceof EnvError) {
+    console.error(error.message)
+    console.error('See docs/configuration.md for every setting, or run `npm run dev` for local defaults.')
+    process.exit(1)
+  }
+  throw error
+}
+
+// Imported after the env check so the logger reads a valid LOG_LEVEL.
+const { logger } = await import('../app/utils/logger.server.ts')
+
+const database = await openDatabase((line) => logger.debug({ component: 'postgres' }, line))
+process.env.DATABASE_URL = database.url
+const applied = await applyMigrations(database.url)
+logger.info({ embedded: database.embedded, applied }, 'database ready')
+
+const { outbox } = await import('../app/utils/email.server.ts')
+const { deleteExpiredSessions } = await import('../app/utils/session.server.ts')
+const { disconnectDb } = await import('../app/utils/db.server.ts')
+
+const app = express()
+app.disable('x-powered-by')
+app.set('trust proxy', 'loopback, uniquelocal')
+app.use(compression())
+app.use((req, res, next) => {
+  res.locals.cspNonce = randomBytes(16).toString('base64')
+  next()
+})
+app.use(securityHeaders(config))
+app.use(rejectCrossSiteForms(config))
+
+let build: () => Promise<ServerBuild>
+const viteServer =
+  config.NODE_ENV === 'production'
+    ? undefined
+    : await import('vite').then((vite) => vite.createServer({ root: portalDir, server: { middlewareMode: true } }))
+if (viteServer) {
+  app.use(viteServer.middlewares)
+  build = () => viteServer.ssrLoadModule('virtual:remix/server-build') as Promise<ServerBuild>
+} else {
+  const clientDir = path.join(portalDir, 'build', 'client')
+  app.use('/assets', express.static(path.join(clientDir, 'assets'), { immutable: true, maxAge: '1y' }))
+  app.use(express.static(clientDir, { maxAge: '1h' }))
+  const serverBuild = (await import(pathToFileURL(path.join(portalDir, 'build', 'server', 'index.js')).href)) as ServerBuild
+  build = async () => serverBuild
+}
+
+app.all(
+  '*',
+  createRequestHandler({
+    build,
+    mode: config.NODE_ENV,
+    getLoadContext: (_req, res) => ({ cspNonce: res.locals.cspNonce as string }),
+  }),
+)
+
+outbox.start()
+const sweeper = setInterval(() => void deleteExpiredSessions().catch((e: unknown) => logger.error({ err: e }, 'session sweep failed')), 15 * 60_000)
+
+const server = app.listen(config.PORT, config.HOST, () => {
+  logger.info({ url: config.PORTAL_URL, listen: `${config.HOST}:${config.PORT}` }, 'portal listening')
+})
+
+let stopping = false
+async function shutdown(signal: string) {
+  if (stopping) return
+  stopping = true
+  logger.info({ signal }, 'shutting down')
+  clearInterval(sweeper)
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  await outbox.stop()
+  await viteServer?.close()
+  await disconnectDb()
+  await database.close()
+  process.exit(0)
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))

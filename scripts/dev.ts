@@ -1,0 +1,108 @@
+/**
+ * `npm run dev`: the whole portal on embedded defaults, on this machine only.
+ * Embedded PostgreSQL, a local Keycloak with the realm and demo users, the
+ * maildev mail catcher, and the portal in development mode. Ctrl-C stops all.
+ */
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { PrismaPg } from '@prisma/adapter-pg'
+import { DEV_USERS_FILE, importDevUsers, startKeycloak } from './keycloak.ts'
+import { localSecrets } from './secrets.ts'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const dataDir = path.join(root, '.data')
+const PORTAL_PORT = Number(process.env.PORT ?? 3000)
+const KEYCLOAK_PORT = Number(process.env.KEYCLOAK_PORT ?? 8180)
+const MAIL_WEB_PORT = 1080
+const MAIL_SMTP_PORT = 1025
+// One host name for the portal and Keycloak, so the session-check frame is same-site.
+const portalUrl = `http://127.0.0.1:${PORTAL_PORT}`
+
+const secrets = localSecrets(path.join(dataDir, 'dev-secrets.json'))
+const stops: (() => Promise<void>)[] = []
+async function stopAll(code: number) {
+  for (const stop of stops.reverse()) await stop().catch(() => {})
+  process.exit(code)
+}
+process.on('SIGINT', () => void stopAll(0))
+process.on('SIGTERM', () => void stopAll(0))
+
+try {
+  console.log('Starting PostgreSQL (embedded) …')
+  const { openDatabase } = await import('../portal/server/database.ts')
+  const { applyMigrations } = await import('../portal/server/migrate.ts')
+  const database = await openDatabase()
+  stops.push(database.close)
+  await applyMigrations(database.url)
+
+  console.log('Starting Keycloak (first start takes a minute) …')
+  const keycloak = await startKeycloak({
+    port: KEYCLOAK_PORT,
+    dataDir: path.join(dataDir, 'keycloak'),
+    portalUrl,
+    secrets: { portal: secrets.portal, portalAdmin: secrets.portalAdmin, provisioner: secrets.provisioner },
+    adminUser: 'admin',
+    adminPassword: secrets.keycloakAdminPassword,
+    logFile: path.join(dataDir, 'keycloak.log'),
+  })
+  stops.push(keycloak.stop)
+  const userIds = await importDevUsers(keycloak.url, { username: 'admin', password: secrets.keycloakAdminPassword })
+
+  console.log('Starting the mail catcher …')
+  const { default: MailDev } = (await import('maildev')) as { default: new (o: object) => { listen(cb: (e?: Error) => void): void; close(cb: () => void): void } }
+  const maildev = new MailDev({ smtp: MAIL_SMTP_PORT, web: MAIL_WEB_PORT, ip: '127.0.0.1', silent: true })
+  await new Promise<void>((resolve, reject) => maildev.listen((e) => (e ? reject(e) : resolve())))
+  stops.push(() => new Promise((resolve) => maildev.close(() => resolve())))
+
+  const env = {
+    ...process.env,
+    NODE_ENV: 'development',
+    PORT: String(PORTAL_PORT),
+    PORTAL_URL: portalUrl,
+    DATABASE_URL: database.url,
+    KEYCLOAK_URL: keycloak.url,
+    KEYCLOAK_CLIENT_SECRET: secrets.portal,
+    KEYCLOAK_ADMIN_CLIENT_SECRET: secrets.portalAdmin,
+    SMTP_URL: `smtp://127.0.0.1:${MAIL_SMTP_PORT}`,
+    MAIL_FROM: 'Commons Portal (dev) <portal@commons.local>',
+  }
+
+  const { PrismaClient } = await import('../portal/app/generated/prisma/client.ts')
+  const { KeycloakAdmin } = await import('../portal/app/utils/keycloak-admin.server.ts')
+  const { seedDemoData } = await import('../portal/prisma/seed.ts')
+  const devUsers = (JSON.parse(readFileSync(DEV_USERS_FILE, 'utf8')) as { users: { email: string; firstName: string; lastName: string; password: string; realmRoles?: string[] }[] }).users
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url }) })
+  await seedDemoData(
+    prisma,
+    new KeycloakAdmin({ baseUrl: keycloak.url, realm: 'commons', clientId: 'commons-portal-admin', clientSecret: secrets.portalAdmin }),
+    devUsers.map((u) => ({ email: u.email, name: `${u.firstName} ${u.lastName}`, keycloakId: userIds.get(u.email) ?? '' })),
+  )
+  await prisma.$disconnect()
+
+  const portal = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], { cwd: path.join(root, 'portal'), env, stdio: 'inherit' })
+  stops.unshift(async () => {
+    portal.kill('SIGTERM')
+    await new Promise((r) => portal.once('exit', r))
+  })
+  portal.once('exit', (code) => void stopAll(code ?? 1))
+
+  const banner = [
+    '',
+    '  Commons Portal is starting on embedded defaults.',
+    '',
+    `  Portal:        ${portalUrl}`,
+    `  Mail catcher:  http://127.0.0.1:${MAIL_WEB_PORT}  (every mail the portal sends lands here)`,
+    `  Keycloak:      ${keycloak.url}/admin  (master admin "admin", password in .data/dev-secrets.json)`,
+    '',
+    '  Sign in with a demo person (password for all: see below):',
+    ...devUsers.map((u) => `    ${u.email.padEnd(30)} ${(u.realmRoles ?? []).join(', ') || (u.email.startsWith('admin') ? 'admin of Groene Bakkerij' : 'member of Groene Bakkerij')}`),
+    `  Password: ${devUsers[0]?.password}`,
+    '',
+  ]
+  console.log(banner.join('\n'))
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error)
+  await stopAll(1)
+}

@@ -1,0 +1,51 @@
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test'
+import { waitForMail } from '../support/smtp-capture'
+
+export const PASSWORD = 'commons-demo'
+export const portalOrigin = new URL(process.env.PORTAL_URL ?? 'http://127.0.0.1:3100').origin
+export const keycloakOrigin = new URL(process.env.KEYCLOAK_URL ?? 'http://127.0.0.1:8280').origin
+
+/** Fails the test when a page asks any host other than the portal or its Keycloak. */
+export function forbidThirdPartyRequests(context: BrowserContext) {
+  const foreign: string[] = []
+  context.on('request', (request) => {
+    const url = new URL(request.url())
+    if (url.protocol === 'data:' || url.protocol === 'blob:') return
+    if (url.origin !== portalOrigin && url.origin !== keycloakOrigin) foreign.push(request.url())
+  })
+  return () => expect(foreign, 'requests to third-party hosts').toEqual([])
+}
+
+/** Signs in through the real Keycloak login page. */
+export async function signIn(page: Page, email: string, path = '/') {
+  await page.goto(`/auth/login?returnTo=${encodeURIComponent(path)}`)
+  await expect(page).toHaveURL(new RegExp(`^${keycloakOrigin}/realms/commons/`))
+  await page.locator('#username').fill(email)
+  await page.locator('#password').fill(PASSWORD)
+  await page.locator('#kc-login').click()
+  await expect(page).toHaveURL(new RegExp(`^${portalOrigin}`))
+}
+
+export async function newSignedInPage(browser: Browser, email: string) {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  await signIn(page, email)
+  return { context, page }
+}
+
+export function mailDir() {
+  const dir = process.env.TEST_MAIL_DIR
+  if (!dir) throw new Error('TEST_MAIL_DIR is not set: run the tests with `npm test`')
+  return dir
+}
+
+export const nextMail = (to: string, subject?: RegExp) => waitForMail(mailDir(), { to, subject })
+
+export async function masterAdminToken() {
+  const res = await fetch(`${keycloakOrigin}/realms/master/protocol/openid-connect/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: process.env.TEST_KEYCLOAK_MASTER_PASSWORD ?? '' }),
+  })
+  expect(res.ok, 'master admin login').toBe(true)
+  return ((await res.json()) as { access_token: string }).access_token
+}

@@ -1,0 +1,85 @@
+/**
+ * `npm test`: starts the real parts once — PostgreSQL (embedded), Keycloak with
+ * the realm and demo users, an SMTP server that keeps what it receives — then
+ * runs the unit and integration tests (vitest) and the end-to-end tests
+ * (Playwright in Debian's Chromium against a production build), and stops everything.
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { importDevUsers, startKeycloak } from '../scripts/keycloak.ts'
+import { localSecrets } from '../scripts/secrets.ts'
+import { startSmtpCapture } from './support/smtp-capture.ts'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const runDir = path.join(root, '.data', 'test-run')
+rmSync(runDir, { recursive: true, force: true })
+mkdirSync(runDir, { recursive: true })
+
+const ports = { postgres: 5434, keycloak: 8280, portal: 3100, smtp: 2525 }
+const portalUrl = `http://127.0.0.1:${ports.portal}`
+const secrets = localSecrets(path.join(runDir, 'secrets.json'))
+const stops: (() => Promise<void>)[] = []
+const only = process.argv[2] // 'unit' or 'e2e' to run one half
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, env, stdio: 'inherit' })
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
+  })
+}
+
+let exitCode = 1
+try {
+  const started = Date.now()
+  process.env.EMBEDDED_POSTGRES_DIR = path.join(runDir, 'postgres')
+  process.env.EMBEDDED_POSTGRES_PORT = String(ports.postgres)
+  delete process.env.DATABASE_URL
+  const { openDatabase } = await import('../portal/server/database.ts')
+  const { applyMigrations } = await import('../portal/server/migrate.ts')
+  const database = await openDatabase()
+  stops.push(database.close)
+  await applyMigrations(database.url)
+
+  const keycloak = await startKeycloak({
+    port: ports.keycloak,
+    dataDir: path.join(runDir, 'keycloak'),
+    portalUrl,
+    secrets: { portal: secrets.portal, portalAdmin: secrets.portalAdmin, provisioner: secrets.provisioner },
+    adminUser: 'admin',
+    adminPassword: secrets.keycloakAdminPassword,
+    logFile: path.join(runDir, 'keycloak.log'),
+  })
+  stops.push(keycloak.stop)
+  await importDevUsers(keycloak.url, { username: 'admin', password: secrets.keycloakAdminPassword })
+
+  const mailDir = path.join(runDir, 'mail')
+  const smtp = await startSmtpCapture({ port: ports.smtp, dir: mailDir })
+  stops.push(smtp.stop)
+  console.log(`test stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'test',
+    DATABASE_URL: database.url,
+    PORTAL_URL: portalUrl,
+    PORTAL_PORT: String(ports.portal),
+    KEYCLOAK_URL: keycloak.url,
+    KEYCLOAK_CLIENT_SECRET: secrets.portal,
+    KEYCLOAK_ADMIN_CLIENT_SECRET: secrets.portalAdmin,
+    PROVISIONER_CLIENT_SECRET: secrets.provisioner,
+    TEST_KEYCLOAK_MASTER_PASSWORD: secrets.keycloakAdminPassword,
+    SMTP_URL: `smtp://127.0.0.1:${ports.smtp}`,
+    TEST_MAIL_DIR: mailDir,
+    LOG_LEVEL: 'warn',
+  }
+  const unit = only === 'e2e' ? 0 : await run('npx', ['vitest', 'run'], env)
+  const e2e = only === 'unit' ? 0 : await run('npx', ['playwright', 'test', '-c', 'test/playwright.config.ts'], env)
+  exitCode = unit || e2e
+} catch (error) {
+  console.error(error)
+} finally {
+  for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error('stop failed:', e))
+}
+process.exit(exitCode)

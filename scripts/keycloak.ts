@@ -252,10 +252,10 @@ export interface RunningKeycloak {
 }
 
 function keycloakEnv(javaHome: string, extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
+  const env = { ...process.env }
   // KC_* or JAVA_OPTS* from the caller's shell would silently change the server's configuration.
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('KC_') && !key.startsWith('JAVA_OPTS') && !key.startsWith('QUARKUS_')) env[key] = value
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('KC_') || key.startsWith('JAVA_OPTS') || key.startsWith('QUARKUS_')) delete env[key]
   }
   return { ...env, JAVA_HOME: javaHome, JAVA_OPTS_KC_HEAP: '-Xms64m -Xmx512m', ...extra }
 }
@@ -330,6 +330,14 @@ export async function startKeycloak(opts: StartKeycloakOptions): Promise<Running
   const url = `http://127.0.0.1:${opts.port}`
   const issuer = `${url}/realms/${REALM}`
   const portalUrl = opts.portalUrl.replace(/\/+$/, '')
+  // The realm import leaves a placeholder whose variable is empty or unset as literal text,
+  // e.g. a client secret "${PORTAL_CLIENT_SECRET}": refuse to start like that.
+  for (const [name, value] of Object.entries(opts.secrets)) {
+    if (!value) throw new Error(`startKeycloak: secrets.${name} is empty`)
+  }
+  if (!/^https?:\/\/[^/]+/.test(portalUrl)) {
+    throw new Error(`startKeycloak: portalUrl ${opts.portalUrl} is not an http(s) URL`)
+  }
 
   await assertPortFree(opts.port)
   await linkInstanceHome(dataDir, distHome)

@@ -23,8 +23,9 @@ export default defineConfig({
   },
   webServer: {
     // The production build, as it runs in production.
-    command: 'node --import tsx portal/server/index.ts',
-    cwd: '..',
+    // From portal/, so tsx resolves the `~/` paths of portal/tsconfig.json.
+    command: 'node --import tsx server/index.ts',
+    cwd: '../portal',
     url: `${portalUrl}/healthz`,
     timeout: 120_000,
     reuseExistingServer: false,

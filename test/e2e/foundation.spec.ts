@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test'
-import { forbidThirdPartyRequests, keycloakOrigin, masterAdminToken, newSignedInPage, nextMail, signIn } from './support'
+import { fillKeycloakLogin, forbidThirdPartyRequests, keycloakOrigin, masterAdminToken, newSignedInPage, nextMail, signIn } from './support'
 
 const unique = Date.now().toString(36)
 const orgName = `Zonnedak ${unique}`
@@ -45,9 +45,7 @@ test('an admin signs in through Keycloak, creates an organisation, invites a mem
   const memberPage = await memberContext.newPage()
   await memberPage.goto(link!)
   await expect(memberPage).toHaveURL(new RegExp(`^${keycloakOrigin}/`))
-  await memberPage.locator('#username').fill('member@demo.commons.local')
-  await memberPage.locator('#password').fill('commons-demo')
-  await memberPage.locator('#kc-login').click()
+  await fillKeycloakLogin(memberPage, 'member@demo.commons.local')
   await expect(memberPage.getByRole('heading', { name: `Invitation to ${orgName}` })).toBeVisible()
   await memberPage.getByRole('button', { name: 'Accept and join' }).click()
   await expect(memberPage).toHaveURL(`/organisations/${orgSlug}`)
@@ -116,7 +114,7 @@ test('signing out ends the Keycloak session too: the next visit asks for the pas
   await expect(page.getByRole('status')).toContainText('You are signed out')
   await page.goto('/auth/login')
   await expect(page).toHaveURL(new RegExp(`^${keycloakOrigin}/realms/commons/`))
-  await expect(page.locator('#password')).toBeVisible()
+  await expect(page.locator('#username')).toBeVisible()
   // And the portal does not know the old session any more.
   await page.goto('/')
   await expect(page.getByRole('link', { name: 'Sign in to the portal' })).toBeVisible()

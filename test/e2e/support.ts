@@ -20,10 +20,20 @@ export function forbidThirdPartyRequests(context: BrowserContext) {
 export async function signIn(page: Page, email: string, path = '/') {
   await page.goto(`/auth/login?returnTo=${encodeURIComponent(path)}`)
   await expect(page).toHaveURL(new RegExp(`^${keycloakOrigin}/realms/commons/`))
-  await page.locator('#username').fill(email)
-  await page.locator('#password').fill(PASSWORD)
-  await page.locator('#kc-login').click()
+  await fillKeycloakLogin(page, email)
   await expect(page).toHaveURL(new RegExp(`^${portalOrigin}`))
+}
+
+/**
+ * Keycloak's login page. Once organizations exist, Keycloak asks for the
+ * address first and the password on a second page (identity-first login).
+ */
+export async function fillKeycloakLogin(page: Page, email: string) {
+  await page.locator('#username').fill(email)
+  const password = page.locator('#password')
+  if (!(await password.isVisible())) await page.locator('#kc-login').click()
+  await password.fill(PASSWORD)
+  await page.locator('#kc-login').click()
 }
 
 export async function newSignedInPage(browser: Browser, email: string) {

@@ -107,10 +107,11 @@ export async function action({ request, params }: ActionFunctionArgs) {
 function InviteForm({ result }: { result: ActionResult['invite'] }) {
   const t = useT()
   const [form, fields] = useForm({
-    id: 'invite',
+    id: 'invite-form',
     lastResult: result,
     constraint: getZodConstraint(invitationSchema),
-    shouldValidate: 'onBlur',
+    shouldValidate: 'onSubmit',
+    shouldRevalidate: 'onInput',
     onValidate: ({ formData }) => parseWithZod(formData, { schema: invitationSchema }),
     defaultValue: { role: 'MEMBER' },
   })

@@ -40,7 +40,7 @@ export default function NewOrganisation() {
   const [form, fields] = useForm({
     lastResult,
     constraint: getZodConstraint(organizationSchema),
-    shouldValidate: 'onBlur',
+    shouldValidate: 'onSubmit',
     shouldRevalidate: 'onInput',
     onValidate: ({ formData }) => parseWithZod(formData, { schema: organizationSchema }),
   })

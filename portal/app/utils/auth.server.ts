@@ -61,7 +61,8 @@ export async function startLogin(returnTo: string, locale: string) {
   })
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: redirectUri(),
-    scope: 'openid email profile organization',
+    // 'organization:*' puts every organisation in the token without Keycloak's picker page.
+    scope: 'openid email profile organization:*',
     code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
     state,

@@ -48,7 +48,13 @@ try {
     logFile: path.join(dataDir, 'keycloak.log'),
   })
   stops.push(keycloak.stop)
-  const userIds = await importDevUsers(keycloak.url, { username: 'admin', password: secrets.keycloakAdminPassword })
+  const userIds = await importDevUsers(keycloak.url, { username: 'admin', password: secrets.keycloakAdminPassword }).catch((error: unknown) => {
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}\n` +
+        'The Keycloak data in .data/keycloak was made with another admin password than .data/dev-secrets.json holds. ' +
+        'Delete .data/keycloak (dev data only) and run `npm run dev` again.',
+    )
+  })
 
   console.log('Starting the mail catcher …')
   const { default: MailDev } = (await import('maildev')) as { default: new (o: object) => { listen(cb: (e?: Error) => void): void; close(cb: () => void): void } }
@@ -82,10 +88,13 @@ try {
   await prisma.$disconnect()
 
   const portal = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], { cwd: path.join(root, 'portal'), env, stdio: 'inherit' })
-  stops.unshift(async () => {
+  // Registered last, so it stops first: the portal goes before its database and Keycloak.
+  stops.push(async () => {
+    if (portal.exitCode !== null) return
     portal.kill('SIGTERM')
     await new Promise((r) => portal.once('exit', r))
   })
+  process.once('exit', () => portal.kill('SIGTERM'))
   portal.once('exit', (code) => void stopAll(code ?? 1))
 
   const banner = [

@@ -9,7 +9,9 @@ import type { Env } from '../app/utils/env.server.ts'
 export function securityHeaders(config: Env): RequestHandler {
   const keycloak = new URL(config.KEYCLOAK_URL).origin
   const dev = config.NODE_ENV === 'development'
-  return (_req, res, next) => {
+  return (req, res, next) => {
+    // keycloak-js loads this one page of ours in a hidden frame of our own pages.
+    const frameable = req.path === '/silent-check-sso.html'
     const nonce = res.locals.cspNonce as string
     const directives = [
       "default-src 'self'",
@@ -18,17 +20,17 @@ export function securityHeaders(config: Env): RequestHandler {
       dev ? "style-src 'self' 'unsafe-inline'" : "style-src 'self'",
       "img-src 'self' data:",
       "font-src 'self'",
-      dev ? "connect-src 'self' ws://localhost:* ws://127.0.0.1:*" : "connect-src 'self'",
-      `frame-src ${keycloak}`,
+      dev ? `connect-src 'self' ${keycloak} ws://localhost:* ws://127.0.0.1:*` : `connect-src 'self' ${keycloak}`,
+      `frame-src 'self' ${keycloak}`,
       `form-action 'self' ${keycloak}`,
-      "frame-ancestors 'none'",
+      frameable ? "frame-ancestors 'self'" : "frame-ancestors 'none'",
       "base-uri 'none'",
       "object-src 'none'",
     ]
     res.setHeader('Content-Security-Policy', directives.join('; '))
     res.setHeader('X-Content-Type-Options', 'nosniff')
     res.setHeader('Referrer-Policy', 'same-origin')
-    res.setHeader('X-Frame-Options', 'DENY')
+    res.setHeader('X-Frame-Options', frameable ? 'SAMEORIGIN' : 'DENY')
     res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()')
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin')
     next()

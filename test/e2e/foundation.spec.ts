@@ -178,3 +178,18 @@ test('signing in from a page comes back to it', async ({ page }) => {
   await signIn(page, 'admin@demo.commons.local', `/organisations/${orgSlug}`)
   await expect(page).toHaveURL(`/organisations/${orgSlug}`)
 })
+
+test('an open tab follows a sign-out in another tab (keycloak-js session check)', async ({ browser }) => {
+  const { context, page } = await newSignedInPage(browser, 'trainer@demo.commons.local')
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible()
+  // Let keycloak-js finish its silent check before the session ends.
+  await page.waitForLoadState('networkidle')
+  const other = await context.newPage()
+  await other.goto('/')
+  await other.getByRole('button', { name: 'Sign out' }).click()
+  await expect(other.getByRole('status')).toContainText('You are signed out')
+  // Without any action in the first tab, it notices within the check interval.
+  await expect(page).toHaveURL(/\/\?sessionEnded=1$/, { timeout: 20_000 })
+  await expect(page.getByRole('status')).toContainText('Your session ended elsewhere')
+  await context.close()
+})

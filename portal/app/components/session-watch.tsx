@@ -23,6 +23,8 @@ export function SessionWatch({ url, realm, clientId }: { url: string; realm: str
           onLoad: 'check-sso',
           pkceMethod: 'S256',
           silentCheckSsoRedirectUri: `${window.location.origin}/silent-check-sso.html`,
+          // Never leave the page: where the browser blocks the frame's cookies, the watch simply stays off.
+          silentCheckSsoFallback: false,
           checkLoginIframe: true,
           checkLoginIframeInterval: 5,
         })

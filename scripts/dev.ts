@@ -57,7 +57,7 @@ try {
   })
 
   console.log('Starting the mail catcher …')
-  const { default: MailDev } = (await import('maildev')) as { default: new (o: object) => { listen(cb: (e?: Error) => void): void; close(cb: () => void): void } }
+  const { default: MailDev } = await import('maildev')
   const maildev = new MailDev({ smtp: MAIL_SMTP_PORT, web: MAIL_WEB_PORT, ip: '127.0.0.1', silent: true })
   await new Promise<void>((resolve, reject) => maildev.listen((e) => (e ? reject(e) : resolve())))
   stops.push(() => new Promise((resolve) => maildev.close(() => resolve())))

@@ -20,8 +20,14 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # Keycloak 26 needs Java 21 or newer; scripts/keycloak.ts picks it from /usr/lib/jvm or JAVA_HOME.
-if ! ls -d /usr/lib/jvm/*2[1-9]* /usr/lib/jvm/*-[3-9][0-9]* >/dev/null 2>&1 && [ -z "${JAVA_HOME:-}" ]; then
-  echo "Keycloak needs a JDK 21 or newer under /usr/lib/jvm (or JAVA_HOME)." >&2
+java_ok=""
+for java in ${JAVA_HOME:+"$JAVA_HOME/bin/java"} /usr/lib/jvm/*/bin/java; do
+  [ -x "$java" ] || continue
+  major=$("$java" -version 2>&1 | head -n 1 | sed -E 's/[^"]*"([0-9]+).*/\1/')
+  if [ "${major:-0}" -ge 21 ] 2>/dev/null; then java_ok="$java"; break; fi
+done
+if [ -z "$java_ok" ]; then
+  echo "Keycloak needs a JDK 21 or newer under /usr/lib/jvm (or JAVA_HOME); found none." >&2
   exit 1
 fi
 

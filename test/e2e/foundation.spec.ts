@@ -78,13 +78,14 @@ test('a member of one organisation gets 404 on every page and action of another'
   await expect(page.getByText(`Privé ${unique}`)).toHaveCount(0)
 
   const origin = new URL(page.url()).origin
-  for (const form of [
+  const forms: Record<string, string>[] = [
     { intent: 'invite', email: 'intruder@example.org', role: 'ADMIN' },
     { intent: 'leave' },
     { intent: 'set-role', membershipId: 'x', role: 'ADMIN' },
     { intent: 'remove', membershipId: 'x' },
     { intent: 'revoke-invitation', invitationId: 'x' },
-  ]) {
+  ]
+  for (const form of forms) {
     const res = await page.request.post(`/organisations/${privateSlug}`, { form, headers: { Origin: origin } })
     expect([403, 404], `${form.intent} on another organisation`).toContain(res.status())
   }

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PrismaPg } from '@prisma/adapter-pg'
-import { DEV_USERS_FILE, importDevUsers, startKeycloak } from './keycloak.ts'
+import { DEV_USERS_FILE } from './keycloak.ts'
+import { startDatabaseAndKeycloak } from './local-stack.ts'
 import { localSecrets } from './secrets.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -30,30 +31,13 @@ process.on('SIGINT', () => void stopAll(0))
 process.on('SIGTERM', () => void stopAll(0))
 
 try {
-  console.log('Starting PostgreSQL (embedded) …')
-  const { openDatabase } = await import('../portal/server/database.ts')
-  const { applyMigrations } = await import('../portal/server/migrate.ts')
-  const database = await openDatabase()
-  stops.push(database.close)
-  await applyMigrations(database.url)
-
-  console.log('Starting Keycloak (first start takes a minute) …')
-  const keycloak = await startKeycloak({
-    port: KEYCLOAK_PORT,
-    dataDir: path.join(dataDir, 'keycloak'),
+  const { database, keycloak, userIds } = await startDatabaseAndKeycloak({
+    dataDir,
+    keycloakPort: KEYCLOAK_PORT,
     portalUrl,
-    secrets: { portal: secrets.portal, portalAdmin: secrets.portalAdmin, provisioner: secrets.provisioner },
-    adminUser: 'admin',
-    adminPassword: secrets.keycloakAdminPassword,
-    logFile: path.join(dataDir, 'keycloak.log'),
-  })
-  stops.push(keycloak.stop)
-  const userIds = await importDevUsers(keycloak.url, { username: 'admin', password: secrets.keycloakAdminPassword }).catch((error: unknown) => {
-    throw new Error(
-      `${error instanceof Error ? error.message : String(error)}\n` +
-        'The Keycloak data in .data/keycloak was made with another admin password than .data/dev-secrets.json holds. ' +
-        'Delete .data/keycloak (dev data only) and run `npm run dev` again.',
-    )
+    secrets,
+    stops,
+    log: console.log,
   })
 
   console.log('Starting the mail catcher …')

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { importDevUsers, startKeycloak } from '../scripts/keycloak.ts'
+import { startDatabaseAndKeycloak } from '../scripts/local-stack.ts'
 import { localSecrets } from '../scripts/secrets.ts'
 import { startSmtpCapture } from './support/smtp-capture.ts'
 
@@ -36,23 +36,7 @@ try {
   process.env.EMBEDDED_POSTGRES_DIR = path.join(runDir, 'postgres')
   process.env.EMBEDDED_POSTGRES_PORT = String(ports.postgres)
   delete process.env.DATABASE_URL
-  const { openDatabase } = await import('../portal/server/database.ts')
-  const { applyMigrations } = await import('../portal/server/migrate.ts')
-  const database = await openDatabase()
-  stops.push(database.close)
-  await applyMigrations(database.url)
-
-  const keycloak = await startKeycloak({
-    port: ports.keycloak,
-    dataDir: path.join(runDir, 'keycloak'),
-    portalUrl,
-    secrets: { portal: secrets.portal, portalAdmin: secrets.portalAdmin, provisioner: secrets.provisioner },
-    adminUser: 'admin',
-    adminPassword: secrets.keycloakAdminPassword,
-    logFile: path.join(runDir, 'keycloak.log'),
-  })
-  stops.push(keycloak.stop)
-  await importDevUsers(keycloak.url, { username: 'admin', password: secrets.keycloakAdminPassword })
+  const { database, keycloak } = await startDatabaseAndKeycloak({ dataDir: runDir, keycloakPort: ports.keycloak, portalUrl, secrets, stops })
 
   const mailDir = path.join(runDir, 'mail')
   const smtp = await startSmtpCapture({ port: ports.smtp, dir: mailDir })

@@ -44,6 +44,14 @@ app.use((req, res, next) => {
   res.locals.cspNonce = randomBytes(16).toString('base64')
   next()
 })
+app.use((req, res, next) => {
+  const started = performance.now()
+  res.on('finish', () => {
+    if (req.path.startsWith('/assets/') || req.path === '/healthz') return
+    logger.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request')
+  })
+  next()
+})
 app.use(securityHeaders(config))
 app.use(rejectCrossSiteForms(config))
 

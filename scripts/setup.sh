@@ -9,6 +9,8 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# The tests check docker-compose.yml with Compose (the v2 plugin, or Debian's docker-compose).
+docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "Missing Debian packages: ${need[*]} (run: sudo apt-get install ${need[*]})" >&2

@@ -1,11 +1,17 @@
 import { expect, test } from '@playwright/test'
-import { fillKeycloakLogin, forbidThirdPartyRequests, keycloakOrigin, masterAdminToken, newSignedInPage, nextMail, signIn } from './support'
+import { fillKeycloakLogin, forbidThirdPartyRequests, portalConsoleErrors, trackConsoleErrors, keycloakOrigin, masterAdminToken, newSignedInPage, nextMail, signIn } from './support'
 
 const unique = Date.now().toString(36)
 const orgName = `Zonnedak ${unique}`
 const orgSlug = `zonnedak-${unique}`
 
 test.describe.configure({ mode: 'serial' })
+
+test.beforeEach(({ context }) => trackConsoleErrors(context))
+test.afterEach(() => {
+  const errors = portalConsoleErrors.splice(0)
+  expect(errors, 'console errors on portal pages').toEqual([])
+})
 
 test('an admin signs in through Keycloak, creates an organisation, invites a member who joins by the mailed link', async ({ browser }) => {
   const { context, page } = await newSignedInPage(browser, 'admin@demo.commons.local')
@@ -42,6 +48,7 @@ test('an admin signs in through Keycloak, creates an organisation, invites a mem
 
   // The member follows the link: sign in first, then accept.
   const memberContext = await browser.newContext()
+  trackConsoleErrors(memberContext)
   const memberPage = await memberContext.newPage()
   await memberPage.goto(link!)
   await expect(memberPage).toHaveURL(new RegExp(`^${keycloakOrigin}/`))

@@ -16,6 +16,19 @@ export function forbidThirdPartyRequests(context: BrowserContext) {
   return () => expect(foreign, 'requests to third-party hosts').toEqual([])
 }
 
+/** Console errors of portal pages (CSP violations, hydration errors, failed scripts). */
+export const portalConsoleErrors: string[] = []
+
+export function trackConsoleErrors(context: BrowserContext) {
+  context.on('console', (message) => {
+    if (message.type() !== 'error') return
+    // Pages answered 404/403/410 on purpose; the tests check those statuses themselves.
+    if (message.text().startsWith('Failed to load resource: the server responded with a status of')) return
+    const page = message.page()?.url() ?? ''
+    if (page.startsWith(portalOrigin)) portalConsoleErrors.push(`${page}: ${message.text()}`)
+  })
+}
+
 /** Signs in through the real Keycloak login page. */
 export async function signIn(page: Page, email: string, path = '/') {
   await page.goto(`/auth/login?returnTo=${encodeURIComponent(path)}`)
@@ -38,6 +51,7 @@ export async function fillKeycloakLogin(page: Page, email: string) {
 
 export async function newSignedInPage(browser: Browser, email: string) {
   const context = await browser.newContext()
+  trackConsoleErrors(context)
   const page = await context.newPage()
   await signIn(page, email)
   return { context, page }

@@ -56,7 +56,7 @@ try {
     TEST_KEYCLOAK_MASTER_PASSWORD: secrets.keycloakAdminPassword,
     SMTP_URL: `smtp://127.0.0.1:${ports.smtp}`,
     TEST_MAIL_DIR: mailDir,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   }
   const unit = only === 'e2e' ? 0 : await run('npx', ['vitest', 'run'], env)
   const e2e = only === 'unit' ? 0 : await run('npx', ['playwright', 'test', '-c', 'test/playwright.config.ts'], env)

@@ -144,7 +144,7 @@ test('a session ended in Keycloak ends the portal session (back-channel logout)'
   await expect(async () => {
     await page.goto('/organisations')
     await expect(page).toHaveURL(new RegExp(`^${keycloakOrigin}/`))
-  }).toPass({ timeout: 15_000 })
+  }).toPass({ timeout: 30_000 })
   await context.close()
 })
 
@@ -190,8 +190,8 @@ test('signing in from a page comes back to it', async ({ page }) => {
 test('an open tab follows a sign-out in another tab (keycloak-js session check)', async ({ browser }) => {
   const { context, page } = await newSignedInPage(browser, 'trainer@demo.commons.local')
   await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible()
-  // Let keycloak-js finish its silent check before the session ends.
-  await page.waitForLoadState('networkidle')
+  // keycloak-js is watching once Keycloak's session-status frame is in the page.
+  await expect(page.locator('iframe[src*="login-status-iframe"]')).toBeAttached({ timeout: 30_000 })
   const other = await context.newPage()
   await other.goto('/')
   await other.getByRole('button', { name: 'Sign out' }).click()

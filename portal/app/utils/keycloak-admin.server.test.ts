@@ -72,6 +72,21 @@ async function serviceAccountToken(clientId: string, clientSecret: string): Prom
   return ((await response.json()) as { access_token: string }).access_token
 }
 
+/** Token of the master realm's bootstrap admin, to look things up that the service accounts may not see. */
+async function masterAdminToken(): Promise<string> {
+  const response = await fetch(`${keycloak.url}/realms/master/protocol/openid-connect/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'password',
+      client_id: 'admin-cli',
+      username: adminCreds.username,
+      password: adminCreds.password,
+    }),
+  })
+  expect(response.status).toBe(200)
+  return ((await response.json()) as { access_token: string }).access_token
+}
+
 function adminApi(token: string, method: string, resource: string, body?: unknown): Promise<Response> {
   return fetch(`${keycloak.url}/admin/realms/commons${resource}`, {
     method,
@@ -269,6 +284,62 @@ describe('least privilege of the service accounts', () => {
     expect((await adminApi(token, 'GET', '/clients')).status).toBe(403)
     expect((await adminApi(token, 'POST', '/roles', { name: uniqueAlias('role') })).status).toBe(403)
     expect((await adminApi(token, 'PUT', '', { registrationAllowed: true })).status).toBe(403)
+  })
+
+  it('lets the portal admin account manage members and find users, but not map roles (fine-grained permissions)', async () => {
+    // What the portal needs: find a user, add them to an organisation, remove them again.
+    const member = await userId('member@demo.commons.local')
+    const alias = uniqueAlias('rechten')
+    const orgId = await admin.createOrganization({ name: `Rechten ${alias}`, alias })
+    try {
+      expect(await admin.addOrganizationMember(orgId, member)).toBe(true)
+      expect((await admin.listOrganizationMembers(orgId)).map((m) => m.id)).toEqual([member])
+      expect(await admin.removeOrganizationMember(orgId, member)).toBe(true)
+    } finally {
+      await admin.deleteOrganization(orgId)
+    }
+
+    // What it must not do: hand out roles (realm or realm-management), impersonate,
+    // or widen its own fine-grained permissions.
+    const master = await masterAdminToken()
+    const operatorRole = (await (await adminApi(master, 'GET', '/roles/platform-operator')).json()) as { id: string }
+    const [realmManagement] = (await (await adminApi(master, 'GET', '/clients?clientId=realm-management')).json()) as {
+      id: string
+    }[]
+    const realmAdminRole = await (
+      await adminApi(master, 'GET', `/clients/${realmManagement?.id}/roles/realm-admin`)
+    ).json()
+
+    const token = await serviceAccountToken('commons-portal-admin', secrets.portalAdmin)
+    expect((await adminApi(token, 'POST', `/users/${member}/role-mappings/realm`, [operatorRole])).status).toBe(403)
+    expect(
+      (await adminApi(token, 'POST', `/users/${member}/role-mappings/clients/${realmManagement?.id}`, [realmAdminRole]))
+        .status,
+    ).toBe(403)
+    expect((await adminApi(token, 'POST', `/users/${member}/impersonation`)).status).toBe(403)
+    const [permissionsClient] = (await (await adminApi(master, 'GET', '/clients?clientId=admin-permissions')).json()) as {
+      id: string
+    }[]
+    expect(permissionsClient?.id).toBeTruthy()
+    expect(
+      (
+        await adminApi(token, 'POST', `/clients/${permissionsClient?.id}/authz/resource-server/permission/scope`, {
+          name: uniqueAlias('escalate'),
+          resourceType: 'Users',
+          scopes: ['map-roles'],
+          policies: ['commons-portal-admin service account'],
+        })
+      ).status,
+    ).toBe(403)
+    expect((await adminApi(token, 'PUT', '', { adminPermissionsEnabled: false })).status).toBe(403)
+
+    const roles = (await (await adminApi(master, 'GET', `/users/${member}/role-mappings/realm`)).json()) as {
+      name: string
+    }[]
+    expect(roles.map((role) => role.name)).not.toContain('platform-operator')
+    // The same request is fine for a full admin, so the 403 above is about rights, not about the request.
+    expect((await adminApi(master, 'POST', `/users/${member}/role-mappings/realm`, [operatorRole])).status).toBe(204)
+    expect((await adminApi(master, 'DELETE', `/users/${member}/role-mappings/realm`, [operatorRole])).status).toBe(204)
   })
 
   it('lets the provisioner account create and delete an OIDC client, and nothing about organisations', async () => {

@@ -2,9 +2,10 @@
  * The portal's door into the Keycloak admin REST API, as the service account
  * of the confidential client `commons-portal-admin` (client-credentials grant).
  *
- * That account holds only realm-management `manage-organizations` and
- * `manage-users` (see keycloak/realm-commons.json): it manages organisations
- * and their members and looks people up; it cannot create clients or roles.
+ * That account holds only realm-management `manage-organizations` plus, through
+ * Keycloak's fine-grained admin permissions, `view` and `manage` on users (see
+ * keycloak/realm-commons.json): it manages organisations and their members and
+ * looks people up; it cannot map roles, impersonate, or create clients or roles.
  */
 
 export interface KeycloakAdminConfig {

@@ -31,7 +31,9 @@ function filledEnv(drop?: string) {
 
 function config(envFile: string) {
   const [cmd, ...args] = composeCommand()
-  return spawnSync(cmd!, [...args, '--env-file', envFile, '-f', path.join(root, 'docker-compose.yml'), 'config'], { encoding: 'utf8' })
+  // Only the env file: variables of the test run itself (SMTP_URL, …) would win over it.
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' }
+  return spawnSync(cmd!, [...args, '--env-file', envFile, '-f', path.join(root, 'docker-compose.yml'), 'config'], { encoding: 'utf8', env })
 }
 
 describe('docker-compose.yml', () => {

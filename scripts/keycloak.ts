@@ -1,9 +1,8 @@
 /**
  * Keycloak for development and tests: fetch and unpack the distribution once
  * into a cache outside the repository, run one `kc.sh start-dev` per data
- * directory, import the realm "commons", and create the demo users.
- *
- *   npx tsx scripts/keycloak.ts     # dev instance on http://127.0.0.1:8180
+ * directory, and import the realm "commons". The demo people are in
+ * keycloak-dev-users.ts; `npm run dev` and `npm test` use both.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
@@ -11,8 +10,7 @@ import fsp from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import { z } from 'zod'
+import { fileURLToPath } from 'node:url'
 
 export const KEYCLOAK_VERSION = '26.7.3'
 export const REALM = 'commons'
@@ -419,155 +417,4 @@ export async function startKeycloak(opts: StartKeycloakOptions): Promise<Running
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
   return { url, issuer, stop }
-}
-
-// ---------------------------------------------------------------- dev users
-
-const devUsersSchema = z.object({
-  users: z.array(
-    z.object({
-      email: z.email(),
-      firstName: z.string().min(1),
-      lastName: z.string().min(1),
-      password: z.string().min(1),
-      realmRoles: z.array(z.string()),
-    }),
-  ),
-})
-
-export interface AdminCredentials {
-  username: string
-  password: string
-}
-
-async function masterAdminToken(url: string, creds: AdminCredentials): Promise<string> {
-  const response = await fetch(`${url}/realms/master/protocol/openid-connect/token`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'password',
-      client_id: 'admin-cli',
-      username: creds.username,
-      password: creds.password,
-    }),
-  })
-  if (!response.ok) throw new Error(`master admin login failed: ${response.status} ${await response.text()}`)
-  const body = (await response.json()) as { access_token: string }
-  return body.access_token
-}
-
-/**
- * Creates (or brings up to date) the demo users of `file` in the realm
- * "commons" through the admin REST API, as the master admin. Dev and tests only.
- * Returns the Keycloak user id per e-mail address.
- */
-export async function importDevUsers(
-  url: string,
-  adminCreds: AdminCredentials,
-  file = DEV_USERS_FILE,
-): Promise<Map<string, string>> {
-  const { users } = devUsersSchema.parse(JSON.parse(await fsp.readFile(file, 'utf8')))
-  const token = await masterAdminToken(url, adminCreds)
-  const admin = `${url}/admin/realms/${REALM}`
-  const call = async (method: string, resource: string, body?: unknown): Promise<Response> => {
-    const response = await fetch(`${admin}${resource}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    if (!response.ok && response.status !== 409) {
-      throw new Error(`${method} ${resource}: ${response.status} ${await response.text()}`)
-    }
-    return response
-  }
-  const findId = async (email: string): Promise<string | undefined> => {
-    const found = (await (await call('GET', `/users?exact=true&email=${encodeURIComponent(email)}`)).json()) as {
-      id: string
-    }[]
-    return found[0]?.id
-  }
-
-  const ids = new Map<string, string>()
-  for (const user of users) {
-    const profile = {
-      username: user.email,
-      email: user.email,
-      firstName: user.firstName,
-      lastName: user.lastName,
-      enabled: true,
-      emailVerified: true,
-      requiredActions: [],
-    }
-    let id = await findId(user.email)
-    if (id) {
-      await call('PUT', `/users/${id}`, profile)
-    } else {
-      await call('POST', '/users', profile)
-      id = await findId(user.email)
-      if (!id) throw new Error(`user ${user.email} was not created`)
-    }
-    await call('PUT', `/users/${id}/reset-password`, { type: 'password', value: user.password, temporary: false })
-    if (user.realmRoles.length > 0) {
-      const roles = await Promise.all(
-        user.realmRoles.map(async (name) => (await call('GET', `/roles/${encodeURIComponent(name)}`)).json()),
-      )
-      await call('POST', `/users/${id}/role-mappings/realm`, roles)
-    }
-    ids.set(user.email, id)
-  }
-  return ids
-}
-
-// ---------------------------------------------------------------- CLI
-
-async function main(): Promise<void> {
-  const adminCreds = {
-    username: process.env.KEYCLOAK_ADMIN_USER ?? 'admin',
-    password: process.env.KEYCLOAK_ADMIN_PASSWORD ?? 'admin',
-  }
-  const dataDir = path.join(repoRoot, '.data', 'keycloak')
-  const logFile = path.join(dataDir, 'keycloak.log')
-  const secrets = {
-    portal: process.env.PORTAL_CLIENT_SECRET ?? 'dev-portal-secret',
-    portalAdmin: process.env.PORTAL_ADMIN_CLIENT_SECRET ?? 'dev-portal-admin-secret',
-    provisioner: process.env.PROVISIONER_CLIENT_SECRET ?? 'dev-provisioner-secret',
-  }
-  const portalUrl = process.env.PORTAL_URL ?? 'http://localhost:3000'
-  const started = Date.now()
-  console.log(`[keycloak] starting (log: ${logFile})`)
-  const keycloak = await startKeycloak({
-    port: Number(process.env.KEYCLOAK_PORT ?? 8180),
-    dataDir,
-    portalUrl,
-    secrets,
-    adminUser: adminCreds.username,
-    adminPassword: adminCreds.password,
-    logFile,
-  })
-  const users = await importDevUsers(keycloak.url, adminCreds)
-  console.log(`[keycloak] ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-  console.log(`  URL             ${keycloak.url}  (admin console: ${keycloak.url}/admin, ${adminCreds.username})`)
-  console.log(`  issuer          ${keycloak.issuer}`)
-  console.log(`  portal URL      ${portalUrl}`)
-  console.log(`  dev users       ${[...users.keys()].join(', ')} (password: see keycloak/dev-users.json)`)
-  console.log('  secrets are fixed when the realm is first imported; remove .data/keycloak to re-import')
-
-  const shutdown = () => {
-    console.log('[keycloak] stopping')
-    keycloak.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error)
-        process.exit(1)
-      },
-    )
-  }
-  process.once('SIGINT', shutdown)
-  process.once('SIGTERM', shutdown)
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error)
-    process.exit(1)
-  })
 }

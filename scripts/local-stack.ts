@@ -1,5 +1,6 @@
 import path from 'node:path'
-import { importDevUsers, startKeycloak } from './keycloak.ts'
+import { importDevUsers } from './keycloak-dev-users.ts'
+import { startKeycloak } from './keycloak.ts'
 import type { LocalSecrets } from './secrets.ts'
 
 /**

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parsePlaceholders } from './placeholders.ts'
-import { CatalogError, imageProblem, loadCatalog, looksLikeSecretName, startOrder, validateRecipe, type HostableRecipe } from './recipe.ts'
+import { CatalogError, loadCatalog } from './load.ts'
+import { imageProblem, looksLikeSecretName, startOrder, validateRecipe, type HostableRecipe } from './recipe.ts'
 
 const recipesDir = path.join(import.meta.dirname, '..', 'recipes')
 

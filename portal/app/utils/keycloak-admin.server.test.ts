@@ -9,7 +9,8 @@ import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { importDevUsers, startKeycloak, type RunningKeycloak } from '../../../scripts/keycloak.ts'
+import { importDevUsers } from '../../../scripts/keycloak-dev-users.ts'
+import { startKeycloak, type RunningKeycloak } from '../../../scripts/keycloak.ts'
 import { KeycloakAdmin, KeycloakAdminError } from './keycloak-admin.server.ts'
 
 const PORT = 8281

@@ -1,0 +1,3 @@
+export * from './recipe.ts'
+export * from './load.ts'
+export * from './placeholders.ts'

@@ -103,6 +103,27 @@ test('a member of one organisation gets 404 on every page and action of another'
   await context.close()
 })
 
+test('an admin edits the details; a member may not', async ({ browser }) => {
+  const { context, page } = await newSignedInPage(browser, 'admin@demo.commons.local')
+  await page.goto(`/organisations/${orgSlug}`)
+  await page.getByRole('link', { name: 'Edit details' }).click()
+  await expect(page.getByLabel('City')).toHaveValue('Utrecht')
+  await page.getByLabel('City').fill('')
+  await page.getByRole('button', { name: 'Save details' }).click()
+  await expect(page.getByText('Please fill in this field.')).toBeVisible()
+  await page.getByLabel('City').fill('Amersfoort')
+  await page.getByRole('button', { name: 'Save details' }).click()
+  await expect(page.getByRole('status')).toContainText('Saved.')
+  await page.goto(`/organisations/${orgSlug}`)
+  await expect(page.getByText('Amersfoort')).toBeVisible()
+  await context.close()
+
+  const member = await newSignedInPage(browser, 'member@demo.commons.local')
+  expect((await member.page.goto(`/organisations/${orgSlug}/settings`))?.status()).toBe(403)
+  await expect(member.page.getByRole('link', { name: 'Edit details' })).toHaveCount(0)
+  await member.context.close()
+})
+
 test('a form posted from another site is refused and changes nothing', async ({ browser }) => {
   const { context, page } = await newSignedInPage(browser, 'admin@demo.commons.local')
   const res = await page.request.post(`/organisations/${orgSlug}`, {

@@ -2,7 +2,7 @@ import { getFormProps, getInputProps, getSelectProps, useForm, type SubmissionRe
 import { getZodConstraint, parseWithZod } from '@conform-to/zod/v4'
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data, redirect } from '@remix-run/node'
-import { Form, useActionData, useLoaderData } from '@remix-run/react'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { Field } from '~/components/field'
 import { db } from '~/utils/db.server'
 import { invitationSchema, memberActionSchema, ORG_ROLES } from '~/utils/forms'
@@ -165,6 +165,11 @@ export default function OrganisationPage() {
       <div className="grid">
         <section className="panel" aria-labelledby="about-title">
           <h2 id="about-title">{t('org.overview')}</h2>
+          {isAdmin ? (
+            <p>
+              <Link to={`/organisations/${organization.slug}/settings`}>{t('org.settings.link')}</Link>
+            </p>
+          ) : null}
           <p>{organization.description}</p>
           <dl>
             <dt>{t('org.field.sector')}</dt>

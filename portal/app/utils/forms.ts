@@ -36,6 +36,9 @@ export const organizationSchema = z.object({
     .optional(),
 })
 
+/** What an admin may change later; the slug stays, because addresses are built from it. */
+export const organizationDetailsSchema = organizationSchema.omit({ slug: true })
+
 export const ORG_ROLES = ['MEMBER', 'ADMIN'] as const
 
 export const invitationSchema = z.object({

@@ -9,6 +9,7 @@ import {
   inviteMember,
   removeMember,
   setMemberRole,
+  updateOrganization,
 } from './organizations.server'
 import { outbox } from './email.server'
 
@@ -103,6 +104,19 @@ describe('organisations', () => {
     const kcMembers = await keycloakAdmin().listOrganizationMembers(org.keycloakOrganizationId!)
     expect(kcMembers.map((m) => m.id)).not.toContain(admin.keycloakId)
     expect(await db().membership.count({ where: { organizationId: org.id } })).toBe(1)
+  })
+
+  it('change their details in Keycloak too; a name another organisation has is refused', async () => {
+    const org = await createOrganization(admin.id, admin.keycloakId, input(`details-${unique}`))
+    const other = await createOrganization(admin.id, admin.keycloakId, input(`details-other-${unique}`))
+    const details = { name: `Windpark ${unique}`, description: 'Wind', sector: 'energy' as const, city: 'Delft', website: 'https://wind.example' }
+    await updateOrganization(admin.id, org, details)
+    const saved = await db().organization.findUniqueOrThrow({ where: { id: org.id } })
+    expect(saved).toMatchObject({ name: `Windpark ${unique}`, city: 'Delft', website: 'https://wind.example', slug: `details-${unique}` })
+    const mirrored = await keycloakAdmin().getOrganization(org.keycloakOrganizationId!)
+    expect(mirrored?.name).toBe(`Windpark ${unique}`)
+    await expect(updateOrganization(admin.id, org, { ...details, name: other.name })).rejects.toMatchObject({ key: 'org.error.nameTaken' })
+    expect((await db().organization.findUniqueOrThrow({ where: { id: org.id } })).name).toBe(`Windpark ${unique}`)
   })
 
   it('cannot act on a membership of another organisation', async () => {

@@ -4,7 +4,7 @@ import { Prisma, type OrgRole } from '~/generated/prisma/client'
 import { db } from './db.server'
 import { enqueueMail } from './email.server'
 import { env } from './env.server'
-import type { invitationSchema, organizationSchema } from './forms'
+import type { invitationSchema, organizationDetailsSchema, organizationSchema } from './forms'
 import { translator, type Language } from './i18n'
 import { keycloakAdmin } from './keycloak.server'
 import { logger } from './logger.server'
@@ -14,6 +14,7 @@ export class OrganizationError extends Error {
   constructor(
     readonly key:
       | 'org.error.slugTaken'
+      | 'org.error.nameTaken'
       | 'org.error.keycloak'
       | 'org.error.lastAdmin'
       | 'org.error.notMember'
@@ -49,7 +50,8 @@ export async function createOrganization(userId: string, keycloakUserId: string,
       attributes: { sector: [input.sector], city: [input.city] },
     })
   } catch (error) {
-    if ((error as { status?: number }).status === 409) throw new OrganizationError('org.error.slugTaken')
+    // The slug was free a moment ago, so a conflict in Keycloak is about the name.
+    if ((error as { status?: number }).status === 409) throw new OrganizationError('org.error.nameTaken')
     logger.error({ err: error }, 'could not create the Keycloak organization')
     throw new OrganizationError('org.error.keycloak')
   }
@@ -70,6 +72,39 @@ export async function createOrganization(userId: string, keycloakUserId: string,
     if ((error as { status?: number }).status) throw new OrganizationError('org.error.keycloak')
     throw error
   }
+}
+
+/** Changes the details; the Keycloak organization follows (name, description, attributes). */
+export async function updateOrganization(
+  actorId: string,
+  organization: { id: string; keycloakOrganizationId: string | null },
+  input: z.infer<typeof organizationDetailsSchema>,
+) {
+  if (organization.keycloakOrganizationId) {
+    try {
+      await keycloakAdmin().updateOrganization(organization.keycloakOrganizationId, {
+        name: input.name,
+        description: input.description.slice(0, 255),
+        attributes: { sector: [input.sector], city: [input.city] },
+      })
+    } catch (error) {
+      if ((error as { status?: number }).status === 409) throw new OrganizationError('org.error.nameTaken')
+      logger.error({ err: error }, 'could not update the Keycloak organization')
+      throw new OrganizationError('org.error.keycloak')
+    }
+  }
+  await db().organization.update({
+    where: { id: organization.id },
+    data: {
+      name: input.name,
+      description: input.description,
+      sector: input.sector,
+      city: input.city,
+      website: input.website ?? null,
+      kvkNumber: input.kvkNumber ?? null,
+    },
+  })
+  await audit(actorId, 'organization.update', 'organization', organization.id, { fields: Object.keys(input) })
 }
 
 export function hashToken(token: string) {

@@ -40,3 +40,17 @@ export function Field(props: {
     </div>
   )
 }
+
+/** Errors about the whole form (not one field), announced to screen readers. */
+export function FormErrors({ id, errors }: { id: string; errors?: string[] }) {
+  const t = useT()
+  if (!errors?.length) return null
+  return (
+    <div className="notice error" role="alert" id={id}>
+      {errors.map((e) => {
+        const { key, vars } = parseFieldError(e)
+        return <p key={e}>{isMessageKey(key) ? t(key, vars) : key}</p>
+      })}
+    </div>
+  )
+}

@@ -1,5 +1,5 @@
-import { getFormProps, getInputProps, getSelectProps, useForm, type SubmissionResult } from '@conform-to/react'
-import { getZodConstraint, parseWithZod } from '@conform-to/zod/v4'
+import { getFormProps, getInputProps, getSelectProps, type SubmissionResult } from '@conform-to/react'
+import { parseWithZod } from '@conform-to/zod/v4'
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data, redirect } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
@@ -17,6 +17,7 @@ import {
 } from '~/utils/organizations.server'
 import { requireOrgAccess, requireOrgAdmin, requireOrgMember } from '~/utils/permissions.server'
 import { useLanguage, useT } from '~/utils/use-t'
+import { useZodForm } from '~/utils/use-zod-form'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? `${data.organization.name} · Commons Portal` : 'Commons Portal' }]
 
@@ -106,15 +107,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
 
 function InviteForm({ result }: { result: ActionResult['invite'] }) {
   const t = useT()
-  const [form, fields] = useForm({
-    id: 'invite-form',
-    lastResult: result,
-    constraint: getZodConstraint(invitationSchema),
-    shouldValidate: 'onSubmit',
-    shouldRevalidate: 'onInput',
-    onValidate: ({ formData }) => parseWithZod(formData, { schema: invitationSchema }),
-    defaultValue: { role: 'MEMBER' },
-  })
+  // The id must not be "invite": that is the section's anchor, and Conform finds its form by id.
+  const [form, fields] = useZodForm(invitationSchema, { id: 'invite-form', lastResult: result, defaultValue: { role: 'MEMBER' } })
   return (
     <section className="panel" aria-labelledby="invite-title" id="invite">
       <h2 id="invite-title">{t('org.invite.title')}</h2>

@@ -1,15 +1,16 @@
-import { getFormProps, useForm } from '@conform-to/react'
-import { getZodConstraint, parseWithZod } from '@conform-to/zod/v4'
+import { getFormProps } from '@conform-to/react'
+import { parseWithZod } from '@conform-to/zod/v4'
 import type { ActionFunctionArgs, LoaderFunctionArgs } from '@remix-run/node'
 import { data } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
+import { FormErrors } from '~/components/field'
 import { OrganizationFields } from '~/components/organization-fields'
 import { organizationDetailsSchema } from '~/utils/forms'
-import type { MessageKey } from '~/utils/i18n'
 import { getTranslator } from '~/utils/i18n.server'
 import { OrganizationError, updateOrganization } from '~/utils/organizations.server'
 import { requireOrgAdmin } from '~/utils/permissions.server'
 import { useT } from '~/utils/use-t'
+import { useZodForm } from '~/utils/use-zod-form'
 
 /** An admin changes the organisation's details (not its slug). */
 export async function loader({ request, params }: LoaderFunctionArgs) {
@@ -38,14 +39,7 @@ export default function OrganisationSettings() {
   const { organization } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   const t = useT()
-  const [form, fields] = useForm({
-    lastResult: actionData?.result,
-    defaultValue: organization,
-    constraint: getZodConstraint(organizationDetailsSchema),
-    shouldValidate: 'onSubmit',
-    shouldRevalidate: 'onInput',
-    onValidate: ({ formData }) => parseWithZod(formData, { schema: organizationDetailsSchema }),
-  })
+  const [form, fields] = useZodForm(organizationDetailsSchema, { lastResult: actionData?.result, defaultValue: organization })
   return (
     <section className="panel narrow" aria-labelledby="settings-title">
       <h1 id="settings-title">{t('org.settings.title', { org: organization.name })}</h1>
@@ -55,13 +49,7 @@ export default function OrganisationSettings() {
         </div>
       ) : null}
       <Form method="post" {...getFormProps(form)} noValidate>
-        {form.errors?.length ? (
-          <div className="notice error" role="alert" id={form.errorId}>
-            {form.errors.map((e) => (
-              <p key={e}>{t(e as MessageKey)}</p>
-            ))}
-          </div>
-        ) : null}
+        <FormErrors id={form.errorId} errors={form.errors} />
         <OrganizationFields fields={fields} />
         <button type="submit" className="primary">
           {t('org.settings.save')}

@@ -1,16 +1,16 @@
-import { getFormProps, getInputProps, useForm } from '@conform-to/react'
-import { getZodConstraint, parseWithZod } from '@conform-to/zod/v4'
+import { getFormProps, getInputProps } from '@conform-to/react'
+import { parseWithZod } from '@conform-to/zod/v4'
 import type { ActionFunctionArgs, LoaderFunctionArgs } from '@remix-run/node'
 import { data, redirect } from '@remix-run/node'
 import { Form, useActionData } from '@remix-run/react'
-import { Field } from '~/components/field'
+import { Field, FormErrors } from '~/components/field'
 import { OrganizationFields } from '~/components/organization-fields'
 import { requireUser } from '~/utils/auth.server'
 import { db } from '~/utils/db.server'
 import { organizationSchema } from '~/utils/forms'
-import type { MessageKey } from '~/utils/i18n'
 import { createOrganization, OrganizationError } from '~/utils/organizations.server'
 import { useT } from '~/utils/use-t'
+import { useZodForm } from '~/utils/use-zod-form'
 
 export async function loader({ request }: LoaderFunctionArgs) {
   await requireUser(request)
@@ -36,25 +36,13 @@ export async function action({ request }: ActionFunctionArgs) {
 export default function NewOrganisation() {
   const lastResult = useActionData<typeof action>()
   const t = useT()
-  const [form, fields] = useForm({
-    lastResult,
-    constraint: getZodConstraint(organizationSchema),
-    shouldValidate: 'onSubmit',
-    shouldRevalidate: 'onInput',
-    onValidate: ({ formData }) => parseWithZod(formData, { schema: organizationSchema }),
-  })
+  const [form, fields] = useZodForm(organizationSchema, { lastResult })
   return (
     <section className="panel narrow" aria-labelledby="new-title">
       <h1 id="new-title">{t('org.new.title')}</h1>
       <p>{t('org.new.intro')}</p>
       <Form method="post" {...getFormProps(form)} noValidate>
-        {form.errors?.length ? (
-          <div className="notice error" role="alert" id={form.errorId}>
-            {form.errors.map((e) => (
-              <p key={e}>{t(e as MessageKey)}</p>
-            ))}
-          </div>
-        ) : null}
+        <FormErrors id={form.errorId} errors={form.errors} />
         <OrganizationFields
           fields={fields}
           afterName={

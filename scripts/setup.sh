@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what this machine lacks for the portal's dev server and tests:
-# Debian's Chromium (for Playwright), unzip, a JDK >= 21 check for Keycloak,
-# and the npm workspaces. Safe to run again.
+# Debian's Chromium (for Playwright), unzip, the Docker engine and what the
+# provisioner's local images are built from (busybox-static, debootstrap,
+# caddy), a JDK >= 21 check for Keycloak, and the npm workspaces. Safe to run
+# again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +11,12 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# The provisioner drives a real Docker engine; images are built locally.
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v caddy >/dev/null 2>&1 || need+=(caddy)
+command -v file >/dev/null 2>&1 || need+=(file)
 # The tests check docker-compose.yml with Compose (the v2 plugin, or Debian's docker-compose).
 docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,0 +1,127 @@
+import { z } from 'zod'
+
+// The provisioner's HTTP API, as zod schemas shared by the provisioner (which
+// validates what it receives) and the portal (which validates what it gets
+// back). Every request carries `Authorization: Bearer <PROVISIONER_API_TOKEN>`.
+//
+//   PUT    /instances/:id                 desired state (create or change)   → 202 InstanceView
+//   GET    /instances?organization=<id>   the organisation's instances       → 200 { instances: InstanceView[] }
+//   GET    /instances/:id                 one instance                       → 200 InstanceView | 404
+//   POST   /instances/:id/restart         restart its containers             → 202 InstanceView
+//   DELETE /instances/:id                 deprovision (volumes kept for the grace period) → 202 InstanceView
+//   GET    /instances/:id/events?after=N  events after sequence N            → 200 { events: InstanceEvent[] }
+//   GET    /instances/:id/events/stream   the same as Server-Sent Events (Last-Event-ID honoured)
+//   GET    /instances/:id/logs?tail=N     recent log lines per container     → 200 { containers: ContainerLogs[] }
+//   GET    /instances/:id/export          tar archive of the instance's volumes (also after removal, during the grace period)
+//   GET    /healthz                       whether the control loop is turning (no token needed)
+//
+// Errors are `{ error: { code, message } }` with a 4xx/5xx status.
+
+/** Instance ids are chosen by the portal; they name Docker objects, so DNS-safe. */
+export const instanceIdPattern = /^[a-z][a-z0-9-]{2,62}$/
+export const InstanceId = z.string().regex(instanceIdPattern, 'must be 3-63 lowercase letters, digits and dashes, starting with a letter')
+
+export const OrganizationRef = z.strictObject({
+  id: z.string().min(1).max(64),
+  /** DNS-safe; becomes part of the public host name. */
+  slug: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, 'must be a DNS-safe slug'),
+  name: z.string().trim().min(1).max(120),
+})
+export type OrganizationRef = z.infer<typeof OrganizationRef>
+
+export const desiredStates = ['running', 'suspended'] as const
+export type DesiredState = (typeof desiredStates)[number]
+
+export const PutInstanceBody = z.strictObject({
+  organization: OrganizationRef,
+  /** Catalog recipe id, e.g. "nextcloud". */
+  recipe: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a recipe id'),
+  adminEmail: z.email(),
+  state: z.enum(desiredStates).default('running'),
+})
+export type PutInstanceBody = z.infer<typeof PutInstanceBody>
+
+/**
+ * What the instance is doing, in one word for the UI:
+ * provisioning (working towards running), ready, failed (retry budget spent),
+ * suspended, removing, removed (containers gone, volumes kept until `purgeAt`).
+ */
+export const phases = ['provisioning', 'ready', 'failed', 'suspending', 'suspended', 'removing', 'removed'] as const
+export type Phase = (typeof phases)[number]
+
+export const InstanceView = z.strictObject({
+  id: InstanceId,
+  organizationId: z.string(),
+  recipe: z.string(),
+  recipeVersion: z.string(),
+  desired: z.enum([...desiredStates, 'removed']),
+  phase: z.enum(phases),
+  url: z.string(),
+  /** Set when phase is failed: the step that gave up and why, in plain words. */
+  failure: z.strictObject({ step: z.string(), message: z.string() }).nullable(),
+  /** When removed: when the kept volumes are deleted for good. */
+  purgeAt: z.iso.datetime().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+})
+export type InstanceView = z.infer<typeof InstanceView>
+
+export const InstanceList = z.strictObject({ instances: z.array(InstanceView) })
+
+/**
+ * Steps are named `<kind>` or `<kind>:<target>`, e.g. "network", "volume:data",
+ * "container:web", "health:web", "hook:mark-installed", "oidc-client", "route",
+ * "ready". The portal translates the kind; the target is a recipe name.
+ */
+export const stepKinds = [
+  'secrets',
+  'network',
+  'volume',
+  'oidc-client',
+  'config',
+  'container',
+  'hook',
+  'health',
+  'route',
+  'ready',
+  'stop',
+  'remove-container',
+  'remove-route',
+  'remove-oidc-client',
+  'remove-network',
+  'remove-volume',
+  'failed',
+] as const
+export type StepKind = (typeof stepKinds)[number]
+
+export const eventStatuses = ['started', 'succeeded', 'retrying', 'failed'] as const
+
+export const InstanceEvent = z.strictObject({
+  seq: z.number().int().positive(),
+  instanceId: InstanceId,
+  step: z.string(),
+  status: z.enum(eventStatuses),
+  /** Technical detail in English (an error message, a container id); may be empty. */
+  message: z.string(),
+  at: z.iso.datetime(),
+})
+export type InstanceEvent = z.infer<typeof InstanceEvent>
+
+export const EventList = z.strictObject({ events: z.array(InstanceEvent) })
+
+export const ContainerLogs = z.strictObject({ service: z.string(), container: z.string(), lines: z.array(z.string()) })
+export const LogsView = z.strictObject({ containers: z.array(ContainerLogs) })
+
+export const ApiError = z.strictObject({ error: z.strictObject({ code: z.string(), message: z.string() }) })
+
+/** Error codes a caller can act on. */
+export const errorCodes = [
+  'unauthorized',
+  'not-found',
+  'invalid-body',
+  'unknown-recipe',
+  'recipe-not-hostable',
+  'organization-mismatch',
+  'removed',
+  'export-unavailable',
+] as const

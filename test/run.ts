@@ -13,15 +13,19 @@ import { localSecrets } from '../scripts/secrets.ts'
 import { startSmtpCapture } from './support/smtp-capture.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const runDir = path.join(root, '.data', 'test-run')
+// TEST_PORT_OFFSET lets two test runs share a machine (each its own ports and folder).
+const offset = Number(process.env.TEST_PORT_OFFSET ?? 0)
+const runDir = path.join(root, '.data', offset ? `test-run-${offset}` : 'test-run')
 rmSync(runDir, { recursive: true, force: true })
 mkdirSync(runDir, { recursive: true })
 
-const ports = { postgres: 5434, keycloak: 8280, portal: 3100, smtp: 2525 }
+const ports = { postgres: 5434 + offset, keycloak: 8280 + offset, portal: 3100 + offset, smtp: 2525 + offset }
 const portalUrl = `http://127.0.0.1:${ports.portal}`
 const secrets = localSecrets(path.join(runDir, 'secrets.json'))
 const stops: (() => Promise<void>)[] = []
-const only = process.argv[2] // 'unit' or 'e2e' to run one half
+// `tsx test/run.ts unit|e2e [filters…]` runs one half, optionally only the matching test files.
+const only = process.argv[2]
+const filters = process.argv.slice(3)
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
@@ -58,8 +62,8 @@ try {
     TEST_MAIL_DIR: mailDir,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   }
-  const unit = only === 'e2e' ? 0 : await run('npx', ['vitest', 'run'], env)
-  const e2e = only === 'unit' ? 0 : await run('npx', ['playwright', 'test', '-c', 'test/playwright.config.ts'], env)
+  const unit = only === 'e2e' ? 0 : await run('npx', ['vitest', 'run', ...filters], env)
+  const e2e = only === 'unit' ? 0 : await run('npx', ['playwright', 'test', '-c', 'test/playwright.config.ts', ...filters], env)
   exitCode = unit || e2e
 } catch (error) {
   console.error(error)

@@ -44,9 +44,10 @@ export type PutInstanceBody = z.infer<typeof PutInstanceBody>
 /**
  * What the instance is doing, in one word for the UI:
  * provisioning (working towards running), ready, failed (retry budget spent),
- * suspended, removing, removed (containers gone, volumes kept until `purgeAt`).
+ * suspended, removing, removed (containers gone, volumes kept until `purgeAt`),
+ * purged (the kept volumes are gone too; only the history remains).
  */
-export const phases = ['provisioning', 'ready', 'failed', 'suspending', 'suspended', 'removing', 'removed'] as const
+export const phases = ['provisioning', 'ready', 'failed', 'suspending', 'suspended', 'removing', 'removed', 'purged'] as const
 export type Phase = (typeof phases)[number]
 
 export const InstanceView = z.strictObject({
@@ -84,13 +85,16 @@ export const stepKinds = [
   'health',
   'route',
   'ready',
+  'restart',
   'stop',
+  'suspended',
   'remove-container',
   'remove-route',
   'remove-oidc-client',
   'remove-network',
   'remove-volume',
-  'failed',
+  'removed',
+  'purged',
 ] as const
 export type StepKind = (typeof stepKinds)[number]
 
@@ -124,4 +128,5 @@ export const errorCodes = [
   'organization-mismatch',
   'removed',
   'export-unavailable',
+  'host-taken',
 ] as const

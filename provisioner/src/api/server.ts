@@ -1,0 +1,238 @@
+import { timingSafeEqual, createHash } from 'node:crypto'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { pipeline } from 'node:stream/promises'
+import type { CatalogEntry } from '@commons/catalog'
+import type { Controller } from '../controller/controller.ts'
+import type { ContainerDriver } from '../docker/driver.ts'
+import type { Logger } from '../log.ts'
+import { instanceUrl, secretNeeds, type Platform } from '../spec.ts'
+import { HostTakenError, InstanceRemovedError, OrganizationMismatchError, toView, type InstanceRow, type InstanceStore } from '../store/instances.ts'
+import { InstanceId, PutInstanceBody, type InstanceEvent } from './contract.ts'
+
+export type ApiDeps = {
+  token: string
+  store: InstanceStore
+  controller: Controller
+  driver: ContainerDriver
+  catalog: ReadonlyMap<string, CatalogEntry>
+  platform: Platform
+  graceDays: number
+  log: Logger
+  /** Milliseconds since the control loop last completed a sweep, or undefined before the first. */
+  loopAge: () => number | undefined
+  resyncMs: number
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+const MAX_BODY = 64 * 1024
+
+function send(res: http.ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' })
+  res.end(JSON.stringify(body))
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'invalid-body', 'send the body as application/json')
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > MAX_BODY) throw new HttpError(413, 'invalid-body', 'the body is too large')
+    chunks.push(chunk)
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch {
+    throw new HttpError(400, 'invalid-body', 'the body is not valid JSON')
+  }
+}
+
+function sameToken(given: string, expected: string): boolean {
+  // Hash first so the comparison takes the same time whatever the lengths.
+  const a = createHash('sha256').update(given).digest()
+  const b = createHash('sha256').update(expected).digest()
+  return timingSafeEqual(a, b)
+}
+
+export function createApi(deps: ApiDeps): http.Server {
+  const { store, controller, log } = deps
+
+  const view = (row: InstanceRow) => {
+    const entry = deps.catalog.get(row.recipe)
+    // A recipe that left the catalog has no URL to show; the instance stays listed.
+    return toView(row, entry?.recipe.hostable ? instanceUrl(entry.recipe, row.organizationSlug, deps.platform) : '')
+  }
+
+  async function instance(idText: string): Promise<InstanceRow> {
+    const id = InstanceId.safeParse(idText)
+    if (!id.success) throw new HttpError(404, 'not-found', 'no such instance')
+    const row = await store.get(id.data)
+    if (!row) throw new HttpError(404, 'not-found', 'no such instance')
+    return row
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://provisioner')
+    const parts = url.pathname.split('/').filter(Boolean)
+    const method = req.method ?? 'GET'
+
+    if (url.pathname === '/healthz') {
+      const age = deps.loopAge()
+      // The loop sweeps every resyncMs; three missed sweeps mean it is stuck.
+      const turning = age !== undefined && age < deps.resyncMs * 3 + 10_000
+      return send(res, turning ? 200 : 503, { status: turning ? 'ok' : 'stalled', lastSweepMsAgo: age ?? null })
+    }
+
+    const auth = req.headers.authorization ?? ''
+    if (!auth.startsWith('Bearer ') || !sameToken(auth.slice(7), deps.token)) {
+      res.setHeader('WWW-Authenticate', 'Bearer')
+      throw new HttpError(401, 'unauthorized', 'a valid bearer token is required')
+    }
+
+    if (parts[0] !== 'instances') throw new HttpError(404, 'not-found', 'no such endpoint')
+
+    if (parts.length === 1 && method === 'GET') {
+      const organization = url.searchParams.get('organization') ?? undefined
+      return send(res, 200, { instances: (await store.list({ organizationId: organization })).map(view) })
+    }
+    const idText = parts[1] ?? ''
+    const sub = parts.slice(2).join('/')
+
+    if (sub === '' && method === 'PUT') {
+      const id = InstanceId.safeParse(idText)
+      if (!id.success) throw new HttpError(400, 'invalid-body', `instance id ${id.error.issues[0]?.message ?? 'is invalid'}`)
+      const parsed = PutInstanceBody.safeParse(await readJson(req))
+      if (!parsed.success) {
+        throw new HttpError(400, 'invalid-body', parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '))
+      }
+      const body = parsed.data
+      const entry = deps.catalog.get(body.recipe)
+      if (!entry) throw new HttpError(422, 'unknown-recipe', `the catalog has no tool "${body.recipe}"`)
+      if (!entry.recipe.hostable) throw new HttpError(422, 'recipe-not-hostable', `"${body.recipe}" is listed but not hostable yet`)
+      const identity = {
+        id: id.data,
+        organizationId: body.organization.id,
+        organizationSlug: body.organization.slug,
+        organizationName: body.organization.name,
+        recipe: body.recipe,
+        recipeVersion: entry.recipe.version,
+        adminEmail: body.adminEmail,
+      }
+      try {
+        const row = await store.put(id.data, body, entry.recipe.version, secretNeeds(identity, entry, deps.platform))
+        void controller.enqueue(row.id)
+        return send(res, 202, view(row))
+      } catch (error) {
+        if (error instanceof HostTakenError) throw new HttpError(409, 'host-taken', error.message)
+        if (error instanceof OrganizationMismatchError) throw new HttpError(409, 'organization-mismatch', error.message)
+        if (error instanceof InstanceRemovedError) throw new HttpError(409, 'removed', error.message)
+        throw error
+      }
+    }
+
+    const row = await instance(idText)
+    if (sub === '' && method === 'GET') return send(res, 200, view(row))
+    if (sub === '' && method === 'DELETE') {
+      await store.remove(row.id, deps.graceDays)
+      void controller.enqueue(row.id)
+      return send(res, 202, view((await store.get(row.id)) ?? row))
+    }
+    if (sub === 'restart' && method === 'POST') {
+      if (row.desired !== 'running') throw new HttpError(409, 'removed', 'only a running instance can be restarted')
+      await store.requestRestart(row.id)
+      void controller.enqueue(row.id)
+      return send(res, 202, view((await store.get(row.id)) ?? row))
+    }
+    if (sub === 'events' && method === 'GET') {
+      const after = Number(url.searchParams.get('after') ?? 0)
+      return send(res, 200, { events: await store.events(row.id, Number.isFinite(after) ? after : 0) })
+    }
+    if (sub === 'events/stream' && method === 'GET') return stream(req, res, row.id)
+    if (sub === 'logs' && method === 'GET') {
+      const tail = Math.min(1000, Math.max(1, Number(url.searchParams.get('tail') ?? 200) || 200))
+      const observed = await deps.driver.observe(row.id)
+      const containers = []
+      for (const c of observed.containers) {
+        if (!c.service) continue
+        containers.push({ service: c.service, container: c.name, lines: await deps.driver.logs(c.name, tail) })
+      }
+      return send(res, 200, { containers })
+    }
+    if (sub === 'export' && method === 'GET') {
+      if (row.phase === 'purged') throw new HttpError(410, 'export-unavailable', 'the data of this instance has been deleted for good')
+      const observed = await deps.driver.observe(row.id)
+      const volumes = [...observed.volumes].sort()
+      if (volumes.length === 0) throw new HttpError(404, 'export-unavailable', 'this instance has no data to export')
+      const archive = await deps.driver.exportVolumes(volumes, row.id)
+      res.writeHead(200, {
+        'Content-Type': 'application/x-tar',
+        'Content-Disposition': `attachment; filename="${row.id}-data.tar"`,
+        'Cache-Control': 'no-store',
+      })
+      await pipeline(archive, res)
+      return
+    }
+    throw new HttpError(method === 'GET' || method === 'PUT' || method === 'POST' || method === 'DELETE' ? 404 : 405, 'not-found', 'no such endpoint')
+  }
+
+  async function stream(req: http.IncomingMessage, res: http.ServerResponse, id: string) {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' })
+    let last = Number(req.headers['last-event-id'] ?? new URL(req.url ?? '/', 'http://p').searchParams.get('after') ?? 0) || 0
+    const write = (e: InstanceEvent) => {
+      if (e.seq <= last) return
+      last = e.seq
+      res.write(`id: ${e.seq}\nevent: step\ndata: ${JSON.stringify(e)}\n\n`)
+    }
+    // Subscribe first, then replay from the store, so nothing falls between.
+    const pending: InstanceEvent[] = []
+    let replaying = true
+    const listener = (e: InstanceEvent) => {
+      if (e.instanceId !== id) return
+      if (replaying) pending.push(e)
+      else write(e)
+    }
+    controller.events.on('event', listener)
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000)
+    req.on('close', () => {
+      clearInterval(keepAlive)
+      controller.events.off('event', listener)
+    })
+    for (const e of await store.events(id, last, 10_000)) write(e)
+    replaying = false
+    for (const e of pending) write(e)
+  }
+
+  return http.createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy()
+        log.error('response failed after headers', { url: req.url, err: error instanceof Error ? error.message : String(error) })
+        return
+      }
+      if (error instanceof HttpError) return send(res, error.status, { error: { code: error.code, message: error.message } })
+      log.error('request failed', { method: req.method, url: req.url, err: error instanceof Error ? error.message : String(error) })
+      send(res, 500, { error: { code: 'internal', message: 'the provisioner hit an unexpected error; see its log' } })
+    })
+  })
+}
+
+export async function listen(server: http.Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return (server.address() as AddressInfo).port
+}

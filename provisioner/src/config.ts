@@ -1,0 +1,60 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const portMessage = 'must be a port number (0-65535; 0 picks a free port)'
+const port = z.string().regex(/^\d{1,5}$/, portMessage).transform(Number).pipe(z.number().max(65535, portMessage))
+const int = (min: number) => z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().min(min))
+
+const envSchema = z.object({
+  PORT: port.default(3001),
+  // Loopback unless told otherwise (as the portal); the container sets 0.0.0.0 for the backend network.
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  /** Schema of the provisioner's tables (tests use one per run). */
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a lowercase SQL identifier').default('provisioner'),
+  PROVISIONER_API_TOKEN: z.string().min(32, 'must be at least 32 characters (openssl rand -hex 32)'),
+  SECRETS_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes in base64 (openssl rand -base64 32)'),
+  CATALOG_DIR: z.string().default(path.resolve(here, '../../catalog/recipes')),
+  INSTANCE_DOMAIN: z.string().regex(/^[a-z0-9.-]+$/, 'must be a domain name, e.g. tools.example.coop').default('localhost'),
+  PUBLIC_URL_SCHEME: z.enum(['http', 'https']).default('https'),
+  PUBLIC_URL_PORT: port.optional(),
+  KEYCLOAK_URL: z.url(),
+  /** Keycloak as browsers and the tools reach it, when not the same as KEYCLOAK_URL. */
+  KEYCLOAK_PUBLIC_URL: z.url().optional(),
+  KEYCLOAK_REALM: z.string().min(1).default('commons'),
+  PROVISIONER_CLIENT_SECRET: z.string().min(1),
+  DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+  CADDY_ADMIN_URL: z.url(),
+  /** The reverse proxy's container: it joins every instance network. */
+  PROXY_CONTAINER: z.string().min(1),
+  REMOVED_VOLUME_GRACE_DAYS: int(0).default(30),
+  RETRY_BUDGET: int(1).default(5),
+  RETRY_BASE_MS: int(10).default(2000),
+  RETRY_MAX_MS: int(100).default(60_000),
+  RESYNC_MS: int(100).default(30_000),
+  /** Mail settings handed to the tools (Loomio and Discourse need SMTP). */
+  SMTP_HOST: z.string().default('localhost'),
+  SMTP_PORT: port.default(25),
+  SMTP_USER: z.string().default(''),
+  SMTP_PASSWORD: z.string().default(''),
+  SMTP_FROM: z.email().default('tools@localhost.localdomain'),
+})
+
+export type Env = z.infer<typeof envSchema>
+
+export class EnvError extends Error {}
+
+/** Parses the environment once; a bad value is refused with a message that names the variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = envSchema.safeParse(source)
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`)
+    throw new EnvError(`Invalid environment:\n${lines.join('\n')}`)
+  }
+  return result.data
+}

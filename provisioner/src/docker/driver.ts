@@ -1,0 +1,71 @@
+import type { Readable } from 'node:stream'
+import type { ContainerSpec, HealthSpec, HookSpec } from '../spec.ts'
+
+// The seam between the controller and the container engine. The local engine
+// (docker/local.ts, one Docker host through its API) is the only driver today;
+// a Swarm driver (services on overlay networks) implements the same interface.
+
+export type ObservedContainer = {
+  id: string
+  name: string
+  instance: string
+  /** The recipe service it runs, or the hook for one-off hook containers. */
+  service?: string
+  hook?: string
+  running: boolean
+  hash?: string
+}
+
+export type ObservedInstance = {
+  network: { exists: boolean; proxyAttached: boolean }
+  volumes: Set<string>
+  containers: ObservedContainer[]
+}
+
+export type ExecResult = { exitCode: number; output: string }
+
+export interface ContainerDriver {
+  /** Everything the provisioner owns, grouped by instance id (one pass over the engine). */
+  observeAll(): Promise<Map<string, ObservedInstance>>
+  observe(instanceId: string): Promise<ObservedInstance>
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<void>
+  ensureVolume(name: string, labels: Record<string, string>): Promise<void>
+  /** Creates, replaces (config hash differs) or starts the container; returns its id. */
+  ensureContainer(spec: ContainerSpec, network: string): Promise<string>
+  stopContainer(name: string, instanceId: string): Promise<void>
+  restartContainer(name: string, instanceId: string): Promise<void>
+  removeContainer(name: string, instanceId: string): Promise<void>
+  removeNetwork(name: string, instanceId: string): Promise<void>
+  removeVolume(name: string, instanceId: string): Promise<void>
+  /** post-install hooks: a command in the running service container. */
+  exec(containerName: string, hook: Pick<HookSpec, 'command' | 'env' | 'user' | 'workdir'>): Promise<ExecResult>
+  /** init hooks: a one-off container of the service's image, env and volumes. */
+  runOnce(hook: HookSpec, service: ContainerSpec, network: string): Promise<ExecResult>
+  /** One health probe; true when healthy. */
+  probe(containerName: string, health: HealthSpec): Promise<boolean>
+  logs(containerName: string, tail: number): Promise<string[]>
+  /** A tar stream of the given volumes (each under its own folder). */
+  exportVolumes(volumes: string[], instanceId: string): Promise<Readable>
+}
+
+/** The engine holds an object of that name that the provisioner does not own (or owns for another instance). */
+export class OwnershipError extends Error {
+  constructor(
+    readonly object: string,
+    readonly detail: string,
+  ) {
+    super(`refusing to touch ${object}: ${detail}`)
+    this.name = 'OwnershipError'
+  }
+}
+
+/** An image is neither on this host nor pullable. */
+export class ImageUnavailableError extends Error {
+  constructor(
+    readonly image: string,
+    cause: unknown,
+  ) {
+    super(`image ${image} is not available on this host and could not be pulled: ${cause instanceof Error ? cause.message : String(cause)}`)
+    this.name = 'ImageUnavailableError'
+  }
+}

@@ -37,6 +37,15 @@ const envSchema = z.object({
   RETRY_BASE_MS: int(10).default(2000),
   RETRY_MAX_MS: int(100).default(60_000),
   RESYNC_MS: int(100).default(30_000),
+  /** Crash-safety tests only: "<step name prefix>@before|after" kills the process at that step. */
+  TEST_CRASH_AT: z
+    .string()
+    .regex(/^[a-z:.-]+@(before|after)$/, 'must be "<step>@before" or "<step>@after"')
+    .transform((v) => {
+      const [step = '', when] = v.split('@')
+      return { step, when: when === 'before' ? ('before' as const) : ('after' as const) }
+    })
+    .optional(),
   /** Mail settings handed to the tools (Loomio and Discourse need SMTP). */
   SMTP_HOST: z.string().default('localhost'),
   SMTP_PORT: port.default(25),

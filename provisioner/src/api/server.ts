@@ -73,6 +73,11 @@ export function createApi(deps: ApiDeps): http.Server {
     return toView(row, entry?.recipe.hostable ? instanceUrl(entry.recipe, row.organizationSlug, deps.platform) : '')
   }
 
+  /** The desired state is stored and answered; the loop picks it up from here (a failed pass retries on its own). */
+  function kick(id: string) {
+    controller.enqueue(id).catch((error: unknown) => log.error('pass failed', { instance: id, err: error instanceof Error ? error.message : String(error) }))
+  }
+
   async function instance(idText: string): Promise<InstanceRow> {
     const id = InstanceId.safeParse(idText)
     if (!id.success) throw new HttpError(404, 'not-found', 'no such instance')
@@ -130,8 +135,8 @@ export function createApi(deps: ApiDeps): http.Server {
       }
       try {
         const row = await store.put(id.data, body, entry.recipe.version, secretNeeds(identity, entry, deps.platform))
-        void controller.enqueue(row.id)
-        return send(res, 202, view(row))
+        send(res, 202, view(row))
+        return kick(row.id)
       } catch (error) {
         if (error instanceof HostTakenError) throw new HttpError(409, 'host-taken', error.message)
         if (error instanceof OrganizationMismatchError) throw new HttpError(409, 'organization-mismatch', error.message)
@@ -144,14 +149,14 @@ export function createApi(deps: ApiDeps): http.Server {
     if (sub === '' && method === 'GET') return send(res, 200, view(row))
     if (sub === '' && method === 'DELETE') {
       await store.remove(row.id, deps.graceDays)
-      void controller.enqueue(row.id)
-      return send(res, 202, view((await store.get(row.id)) ?? row))
+      send(res, 202, view((await store.get(row.id)) ?? row))
+      return kick(row.id)
     }
     if (sub === 'restart' && method === 'POST') {
       if (row.desired !== 'running') throw new HttpError(409, 'removed', 'only a running instance can be restarted')
       await store.requestRestart(row.id)
-      void controller.enqueue(row.id)
-      return send(res, 202, view((await store.get(row.id)) ?? row))
+      send(res, 202, view((await store.get(row.id)) ?? row))
+      return kick(row.id)
     }
     if (sub === 'events' && method === 'GET') {
       const after = Number(url.searchParams.get('after') ?? 0)

@@ -25,6 +25,12 @@ export type ControllerOptions = {
   /** How often every instance is checked for drift, even with nothing queued. */
   resyncMs: number
   healthTimeScale?: number
+  /**
+   * Fault injection for the crash-safety test only: SIGKILL this process just
+   * before (or just after) running the first step whose name starts with
+   * `step`, after it was reported as started and before it is reported done.
+   */
+  crashAt?: { step: string; when: 'before' | 'after' }
 }
 
 /** Steps one pass may take before it yields to other instances (a guard against a plan that never converges). */
@@ -174,7 +180,9 @@ export class Controller {
           return
         }
         await this.emit(id, stepName(step), 'started', '')
+        this.crashIfAsked(step, 'before')
         const detail = await execute(this.context(row, spec, secrets), step)
+        this.crashIfAsked(step, 'after')
         await this.emit(id, stepName(step), 'succeeded', detail)
       } catch (error) {
         await this.failed(row, step, error)
@@ -182,6 +190,11 @@ export class Controller {
       }
     }
     if (!this.#stopped) log.warn('pass stopped after too many steps; the next sweep continues', { instance: id })
+  }
+
+  private crashIfAsked(step: Step, when: 'before' | 'after') {
+    const crash = this.opts.crashAt
+    if (crash && crash.when === when && stepName(step).startsWith(crash.step)) process.kill(process.pid, 'SIGKILL')
   }
 
   private context(row: InstanceRow, spec: InstanceSpec, secrets: ReadonlyMap<string, string>): StepContext {

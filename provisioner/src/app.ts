@@ -1,0 +1,93 @@
+import type http from 'node:http'
+import { loadCatalog } from '@commons/catalog'
+import Docker from 'dockerode'
+import type pg from 'pg'
+import { CaddyProxy, KeycloakIdentity } from './adapters.ts'
+import { createApi, listen } from './api/server.ts'
+import type { Env } from './config.ts'
+import { Controller } from './controller/controller.ts'
+import { SecretBox } from './crypto.ts'
+import { LocalDockerDriver } from './docker/local.ts'
+import { KeycloakInstanceClients } from './keycloak/instance-clients.ts'
+import type { Logger } from './log.ts'
+import { CaddyRoutes } from './proxy/caddy.ts'
+import type { Platform } from './spec.ts'
+import { createPool, migrate } from './store/db.ts'
+import { InstanceStore } from './store/instances.ts'
+
+export interface RunningProvisioner {
+  port: number
+  controller: Controller
+  pool: pg.Pool
+  close(): Promise<void>
+}
+
+export function platformFrom(env: Env): Platform {
+  return {
+    domain: env.INSTANCE_DOMAIN,
+    scheme: env.PUBLIC_URL_SCHEME,
+    port: env.PUBLIC_URL_PORT,
+    keycloakPublicUrl: env.KEYCLOAK_PUBLIC_URL ?? env.KEYCLOAK_URL,
+    realm: env.KEYCLOAK_REALM,
+    smtp: { host: env.SMTP_HOST, port: env.SMTP_PORT, user: env.SMTP_USER, password: env.SMTP_PASSWORD, from: env.SMTP_FROM },
+  }
+}
+
+/** Everything the process runs: the store, the control loop and the API. */
+export async function startProvisioner(env: Env, log: Logger): Promise<RunningProvisioner> {
+  const catalog = new Map((await loadCatalog(env.CATALOG_DIR)).map((e) => [e.recipe.id, e]))
+  const pool = createPool(env.DATABASE_URL, env.DATABASE_SCHEMA)
+  const applied = await migrate(pool, env.DATABASE_SCHEMA)
+  if (applied.length > 0) log.info('database migrated', { applied })
+  const store = new InstanceStore(pool, new SecretBox(env.SECRETS_KEY))
+  const driver = new LocalDockerDriver(new Docker({ socketPath: env.DOCKER_SOCKET }), env.PROXY_CONTAINER)
+  const routes = new CaddyRoutes(env.CADDY_ADMIN_URL)
+  await routes.ensureServer()
+  const identity = new KeycloakIdentity(
+    new KeycloakInstanceClients({ keycloakUrl: env.KEYCLOAK_URL, realm: env.KEYCLOAK_REALM, clientId: 'commons-provisioner', clientSecret: env.PROVISIONER_CLIENT_SECRET }),
+  )
+  const platform = platformFrom(env)
+  const controller = new Controller({
+    store,
+    driver,
+    identity,
+    proxy: new CaddyProxy(routes),
+    catalog,
+    platform,
+    log,
+    retryBudget: env.RETRY_BUDGET,
+    retryBaseMs: env.RETRY_BASE_MS,
+    retryMaxMs: env.RETRY_MAX_MS,
+    resyncMs: env.RESYNC_MS,
+    crashAt: env.TEST_CRASH_AT,
+  })
+  if (env.TEST_CRASH_AT) log.warn('fault injection is on: this process kills itself at a step', { at: env.TEST_CRASH_AT })
+  const server: http.Server = createApi({
+    token: env.PROVISIONER_API_TOKEN,
+    store,
+    controller,
+    driver,
+    catalog,
+    platform,
+    graceDays: env.REMOVED_VOLUME_GRACE_DAYS,
+    log,
+    loopAge: () => (controller.lastSweepAt ? Date.now() - controller.lastSweepAt : undefined),
+    resyncMs: env.RESYNC_MS,
+  })
+  const port = await listen(server, env.PORT, env.HOST)
+  controller.start()
+  log.info('provisioner listening', { host: env.HOST, port, recipes: catalog.size })
+  return {
+    port,
+    controller,
+    pool,
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()))
+        server.closeAllConnections()
+      })
+      await controller.stop()
+      await pool.end()
+    },
+  }
+}

@@ -60,7 +60,9 @@ export class EnvError extends Error {}
 
 /** Parses the environment once; a bad value is refused with a message that names the variable. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
-  const result = envSchema.safeParse(source)
+  // Compose passes unset optional settings as empty strings: those mean "the default".
+  const given = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''))
+  const result = envSchema.safeParse(given)
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`)
     throw new EnvError(`Invalid environment:\n${lines.join('\n')}`)

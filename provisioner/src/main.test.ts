@@ -50,32 +50,19 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
 })
 
+const required = {
+  DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db',
+  PROVISIONER_API_TOKEN: 'x'.repeat(32),
+  SECRETS_KEY: Buffer.alloc(32, 1).toString('base64'),
+  KEYCLOAK_URL: 'http://127.0.0.1:8080',
+  PROVISIONER_CLIENT_SECRET: 'secret',
+  CADDY_ADMIN_URL: 'http://127.0.0.1:2019',
+  PROXY_CONTAINER: 'commons-proxy',
+}
+
 describe('provisioner process', () => {
-  it('answers GET /healthz on the port it was given and stops cleanly on SIGTERM', async () => {
-    const proc = startProcess({ PORT: '0' })
-    const listening = await until(() => proc.stdout.find((line) => line.msg === 'provisioner listening'), 'the listening log line')
-    expect(listening).toMatchObject({ level: 30, service: 'provisioner', host: '127.0.0.1' })
-    const port = listening.port as number
-    expect(port).toBeGreaterThan(0)
-
-    const res = await fetch(`http://127.0.0.1:${port}/healthz`)
-    expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toMatch(/^application\/json/)
-    expect(await res.json()).toEqual({ status: 'ok', phase: 'not yet provisioning' })
-
-    const other = await fetch(`http://127.0.0.1:${port}/instances`)
-    expect(other.status).toBe(404)
-    const post = await fetch(`http://127.0.0.1:${port}/healthz`, { method: 'POST' })
-    expect(post.status).toBe(405)
-
-    proc.child.kill('SIGTERM')
-    expect(await proc.exited).toEqual({ code: 0, signal: null })
-    expect(proc.stdout.map((line) => line.msg)).toContain('stopped')
-    expect(proc.stderr()).toBe('')
-  })
-
-  it('refuses a bad PORT with a message that names PORT', async () => {
-    const proc = startProcess({ PORT: 'eighty' })
+  it('refuses a bad PORT with a message that names PORT, and logs nothing else', async () => {
+    const proc = startProcess({ ...required, PORT: 'eighty' })
     expect(await proc.exited).toEqual({ code: 1, signal: null })
     const [line] = proc.stderr().trim().split('\n')
     const entry = JSON.parse(line ?? '{}') as LogLine
@@ -83,19 +70,45 @@ describe('provisioner process', () => {
     expect(entry.msg).toMatch(/PORT: must be a port number/)
     expect(proc.stdout).toEqual([])
   })
+
+  it('names every missing required variable at once', async () => {
+    const proc = startProcess({})
+    expect(await proc.exited).toEqual({ code: 1, signal: null })
+    const entry = JSON.parse(proc.stderr().trim().split('\n')[0] ?? '{}') as LogLine
+    for (const name of Object.keys(required)) expect(entry.msg).toContain(name)
+  })
 })
 
 describe('parseEnv', () => {
-  it('uses the defaults when nothing is set', () => {
-    expect(parseEnv({})).toEqual({ PORT: 3001, HOST: '127.0.0.1', LOG_LEVEL: 'info' })
+  it('uses the defaults for everything that is not required', () => {
+    expect(parseEnv(required)).toMatchObject({
+      PORT: 3001,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      DATABASE_SCHEMA: 'provisioner',
+      INSTANCE_DOMAIN: 'localhost',
+      PUBLIC_URL_SCHEME: 'https',
+      REMOVED_VOLUME_GRACE_DAYS: 30,
+      RETRY_BUDGET: 5,
+    })
   })
 
-  it.each(['', '-1', '3.5', '65536', 'http'])('refuses PORT=%j', (value) => {
-    expect(() => parseEnv({ PORT: value })).toThrow(/PORT: must be a port number/)
+  it.each(['-1', '3.5', '65536', 'http'])('refuses PORT=%j', (value) => {
+    expect(() => parseEnv({ ...required, PORT: value })).toThrow(/PORT: must be a port number/)
   })
 
   it('names LOG_LEVEL when it is not a level', () => {
-    expect(() => parseEnv({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/)
+    expect(() => parseEnv({ ...required, LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/)
+  })
+
+  it('refuses a secrets key that is not 32 bytes and a short API token', () => {
+    expect(() => parseEnv({ ...required, SECRETS_KEY: 'c2hvcnQ=' })).toThrow(/SECRETS_KEY: must be 32 bytes/)
+    expect(() => parseEnv({ ...required, PROVISIONER_API_TOKEN: 'short' })).toThrow(/PROVISIONER_API_TOKEN: must be at least 32/)
+  })
+
+  it('reads the crash switch of the tests', () => {
+    expect(parseEnv({ ...required, TEST_CRASH_AT: 'container:web@after' }).TEST_CRASH_AT).toEqual({ step: 'container:web', when: 'after' })
+    expect(() => parseEnv({ ...required, TEST_CRASH_AT: 'soon' })).toThrow(/TEST_CRASH_AT/)
   })
 })
 

@@ -26,6 +26,17 @@ export const envSchema = z.object({
   OUTBOX_POLL_MS: z.coerce.number().int().min(100).default(2000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SECURE_COOKIES: booleanish.optional(),
+  PROVISIONER_URL: z
+    .url({ protocol: /^https?$/ })
+    .transform((u) => u.replace(/\/$/, ''))
+    .default('http://127.0.0.1:3001'),
+  PROVISIONER_API_TOKEN: z.string().min(16, 'must be the shared provisioner API token (16+ characters)').optional(),
+  PROVISIONER_POLL_MS: z.coerce.number().int().min(200).default(5000),
+  // Must match the provisioner's grace period: the removal dialog promises it.
+  INSTANCE_DATA_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  REQUESTS_NEED_APPROVAL: booleanish.default(true),
+  CATALOG_DIR: z.string().min(1).optional(),
+  CATALOG_SHOW_TEST_RECIPES: booleanish.default(false),
 })
 
 export type Env = z.infer<typeof envSchema>

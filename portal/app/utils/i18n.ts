@@ -1,3 +1,5 @@
+import { toolsEn, toolsNl } from './i18n-tools'
+
 /**
  * Every string the portal shows, in English and Dutch. `nl` must have the
  * same keys as `en` (the type checker enforces it). Placeholders: {name}.
@@ -131,6 +133,7 @@ const en = {
   'login.error.invalid': 'The sign-in could not be verified. Please try again.',
   'login.error.unavailable': 'The sign-in service is not reachable right now. Please try again in a minute.',
   'login.tryAgain': 'Sign in again',
+  ...toolsEn,
 } as const
 
 export type MessageKey = keyof typeof en
@@ -264,6 +267,7 @@ const nl: Record<MessageKey, string> = {
   'login.error.invalid': 'Het inloggen kon niet worden gecontroleerd. Probeer het opnieuw.',
   'login.error.unavailable': 'De inlogdienst is nu niet bereikbaar. Probeer het over een minuut opnieuw.',
   'login.tryAgain': 'Opnieuw inloggen',
+  ...toolsNl,
 }
 
 export const LANGUAGES = ['nl', 'en'] as const

@@ -1,0 +1,250 @@
+import { instanceIdPattern, type PutInstanceBody } from '@commons/provisioner/contract'
+import { randomBytes } from 'node:crypto'
+import type { DesiredState, Instance, Organization, Prisma } from '~/generated/prisma/client'
+import { findRecipe } from './catalog.server'
+import { db } from './db.server'
+import { enqueueMail } from './email.server'
+import { env } from './env.server'
+import { isLanguage, translator, type Language, type MessageKey } from './i18n'
+import { logger } from './logger.server'
+import {
+  provisioner,
+  ProvisionerProtocolError,
+  ProvisionerRefused,
+  ProvisionerUnavailable,
+  type InstanceView,
+  type ProvisionerClient,
+} from './provisioner.server'
+import { stepLabel } from './steps'
+
+type Tx = Prisma.TransactionClient
+
+/** A refusal about an instance the person can act on; `key` is the message shown to them. */
+export class InstanceError extends Error {
+  constructor(
+    readonly key: Extract<MessageKey, `instance.error.${string}` | 'request.error.notOrgAdmin'>,
+    readonly vars: Record<string, string> = {},
+    readonly status = 409,
+  ) {
+    super(key)
+    this.name = 'InstanceError'
+  }
+}
+
+/** The instance's name for people: the recipe's name in their language, or its id for a recipe gone from the catalog. */
+export function toolName(recipeId: string, lang: Language) {
+  return findRecipe(recipeId)?.texts[lang].name ?? recipeId
+}
+
+/**
+ * A DNS-safe id the provisioner accepts: `<tool>-<org>`, and a short random
+ * suffix when that is taken (an earlier instance keeps its id after removal).
+ */
+export async function newInstanceId(recipeId: string, orgSlug: string, tx: Tx = db()): Promise<string> {
+  const base = `${recipeId}-${orgSlug}`.slice(0, 63).replace(/-+$/, '')
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const id = attempt === 0 ? base : `${base.slice(0, 57).replace(/-+$/, '')}-${randomBytes(4).toString('hex').slice(0, 5)}`
+    if (!instanceIdPattern.test(id)) continue
+    if (!(await tx.instance.findUnique({ where: { id }, select: { id: true } }))) return id
+  }
+  throw new Error(`no free instance id for ${recipeId} in ${orgSlug}`)
+}
+
+/** What the provisioner should have for a live instance. */
+export function desiredForProvisioner(instance: Instance): PutInstanceBody['state'] | 'removed' {
+  return instance.desiredState === 'REMOVED' ? 'removed' : instance.desiredState === 'SUSPENDED' ? 'suspended' : 'running'
+}
+
+export function putBody(instance: Instance, organization: Organization): PutInstanceBody {
+  const state = desiredForProvisioner(instance)
+  return {
+    organization: { id: organization.id, slug: organization.slug, name: organization.name },
+    recipe: instance.recipeId,
+    adminEmail: instance.adminEmail,
+    state: state === 'removed' ? 'suspended' : state,
+  }
+}
+
+export type Delivery = { outcome: 'delivered'; view: InstanceView | null } | { outcome: 'unavailable' } | { outcome: 'refused'; code: string }
+
+/**
+ * Sends the portal's desired state of one instance to the provisioner (PUT,
+ * or DELETE once removed) and records what came back. Never throws for the
+ * provisioner's sake: an unreachable or refusing provisioner is written on
+ * the instance (lastSyncError) and the watcher tries again.
+ */
+export async function deliverDesiredState(instanceId: string, client: ProvisionerClient = provisioner()): Promise<Delivery> {
+  const instance = await db().instance.findUniqueOrThrow({ where: { id: instanceId }, include: { organization: true } })
+  try {
+    let view: InstanceView | null
+    if (instance.desiredState === 'REMOVED') {
+      // Also when the portal never heard back from a PUT: the provisioner may have it all the same.
+      view = await client.deleteInstance(instance.id).catch(nullOn404)
+    } else {
+      view = await client.putInstance(instance.id, putBody(instance, instance.organization))
+    }
+    await recordObservation(instance.id, view)
+    return { outcome: 'delivered', view }
+  } catch (error) {
+    return recordSyncFailure([instance.id], error)
+  }
+}
+
+function nullOn404(error: unknown): null {
+  if (error instanceof ProvisionerRefused && error.status === 404) return null
+  throw error
+}
+
+/** Writes why the provisioner could not be told; rethrows what is not the provisioner's doing. */
+export async function recordSyncFailure(instanceIds: string[], error: unknown): Promise<Exclude<Delivery, { outcome: 'delivered' }>> {
+  let message: string
+  let result: Exclude<Delivery, { outcome: 'delivered' }>
+  if (error instanceof ProvisionerUnavailable) {
+    message = 'the tool service is not reachable'
+    result = { outcome: 'unavailable' }
+  } else if (error instanceof ProvisionerRefused) {
+    message = `refused: ${error.code}: ${error.message}`
+    result = { outcome: 'refused', code: error.code }
+    logger.warn({ err: error, instanceIds }, 'the provisioner refused the desired state')
+  } else if (error instanceof ProvisionerProtocolError) {
+    message = error.message
+    result = { outcome: 'refused', code: 'protocol' }
+    logger.error({ err: error, instanceIds }, 'the provisioner answered outside the contract')
+  } else {
+    throw error
+  }
+  const text = message.slice(0, 500)
+  await db().instance.updateMany({
+    where: { id: { in: instanceIds }, OR: [{ lastSyncError: null }, { lastSyncError: { not: text } }] },
+    data: { lastSyncError: text },
+  })
+  return result
+}
+
+/**
+ * Stores what the provisioner reports (null: it does not know the instance,
+ * which for a removed one means there is nothing left). A change of phase is
+ * written with a compare-and-set on the old phase, so of two portal processes
+ * only one sends the mail that goes with it.
+ */
+export async function recordObservation(instanceId: string, view: InstanceView | null) {
+  const before = await db().instance.findUnique({ where: { id: instanceId } })
+  if (!before) return
+  const now = new Date()
+  if (!view) {
+    if (before.desiredState === 'REMOVED' && before.phase !== 'removed') {
+      await db().instance.updateMany({ where: { id: instanceId, phase: before.phase }, data: { phase: 'removed', lastSyncError: null, lastSyncAt: now } })
+    }
+    return
+  }
+  const data = {
+    phase: view.phase,
+    url: view.url || null,
+    failureStep: view.failure?.step ?? null,
+    failureMessage: view.failure?.message ?? null,
+    purgeAt: view.purgeAt ? new Date(view.purgeAt) : null,
+    lastSyncError: null,
+    lastSyncAt: now,
+  }
+  if (before.phase === view.phase) {
+    await db().instance.update({ where: { id: instanceId }, data })
+    return
+  }
+  await db().$transaction(async (tx) => {
+    const { count } = await tx.instance.updateMany({ where: { id: instanceId, phase: before.phase }, data })
+    if (count === 0) return
+    if (view.phase === 'ready' && !before.readyMailedAt) {
+      await tx.instance.update({ where: { id: instanceId }, data: { readyMailedAt: now } })
+      await mailAdmins(tx, before, 'ready', { url: view.url })
+    }
+    if (view.phase === 'failed') {
+      await mailAdmins(tx, before, 'failed', { failure: view.failure })
+    }
+  })
+}
+
+async function mailAdmins(tx: Tx, instance: Instance, kind: 'ready' | 'failed', detail: { url?: string; failure?: InstanceView['failure'] }) {
+  const organization = await tx.organization.findUniqueOrThrow({ where: { id: instance.organizationId } })
+  const admins = await tx.membership.findMany({ where: { organizationId: organization.id, role: 'ADMIN' }, include: { user: true } })
+  for (const { user } of admins) {
+    const lang: Language = isLanguage(user.locale) ? user.locale : 'nl'
+    const t = translator(lang)
+    const vars = {
+      tool: toolName(instance.recipeId, lang),
+      org: organization.name,
+      url: detail.url ?? '',
+      link: `${env().PORTAL_URL}/organisations/${organization.slug}/instances/${instance.id}`,
+      reason: detail.failure ? t('instance.failure.body', { step: stepLabel(detail.failure.step, t), message: detail.failure.message }) : '',
+    }
+    await enqueueMail(
+      kind === 'ready'
+        ? { to: user.email, subject: t('mail.instance.ready.subject', vars), text: t('mail.instance.ready.body', vars) }
+        : { to: user.email, subject: t('mail.instance.failed.subject', vars), text: t('mail.instance.failed.body', vars) },
+      tx,
+    )
+  }
+}
+
+async function audit(tx: Tx, actorId: string, action: string, instance: Instance, data?: Prisma.InputJsonValue) {
+  await tx.auditEntry.create({ data: { actorId, action, targetType: 'instance', targetId: instance.id, data: data ?? { organizationId: instance.organizationId } } })
+}
+
+/** The instance with that id in that organisation, or a 404: an id in a URL never reaches another organisation's instance. */
+export async function instanceOf(organizationId: string, instanceId: string | undefined) {
+  const instance = instanceId ? await db().instance.findFirst({ where: { id: instanceId, organizationId } }) : null
+  if (!instance) throw new Response('Not Found', { status: 404 })
+  return instance
+}
+
+export type Actor = { userId: string }
+
+async function requireAdminOf(tx: Tx, actor: Actor, organization: Organization) {
+  const membership = await tx.membership.findUnique({
+    where: { userId_organizationId: { userId: actor.userId, organizationId: organization.id } },
+  })
+  if (membership?.role !== 'ADMIN') throw new InstanceError('request.error.notOrgAdmin', { org: organization.name }, 403)
+}
+
+/**
+ * Changes what the portal wants for an instance (running, suspended,
+ * removed), audited, then tells the provisioner. The change stays even when
+ * the provisioner is unreachable: the watcher delivers it later.
+ */
+export async function setDesiredState(
+  actor: Actor,
+  organization: Organization,
+  instanceId: string,
+  desired: DesiredState,
+  client: ProvisionerClient = provisioner(),
+): Promise<Delivery> {
+  await db().$transaction(async (tx) => {
+    await requireAdminOf(tx, actor, organization)
+    const instance = await tx.instance.findFirst({ where: { id: instanceId, organizationId: organization.id } })
+    if (!instance) throw new InstanceError('instance.error.notFound', {}, 404)
+    if (instance.desiredState === 'REMOVED') throw new InstanceError('instance.error.removed')
+    if (instance.desiredState === desired) return
+    await tx.instance.update({
+      where: { id: instance.id },
+      data: { desiredState: desired, ...(desired === 'REMOVED' ? { removedAt: new Date() } : {}) },
+    })
+    const action = desired === 'REMOVED' ? 'instance.remove' : desired === 'SUSPENDED' ? 'instance.suspend' : 'instance.resume'
+    await audit(tx, actor.userId, action, instance)
+  })
+  return deliverDesiredState(instanceId, client)
+}
+
+/** Restarts the containers. Not a desired state: when the provisioner is unreachable, nothing is kept for later. */
+export async function restartInstance(actor: Actor, organization: Organization, instanceId: string, client: ProvisionerClient = provisioner()) {
+  const instance = await db().$transaction(async (tx) => {
+    await requireAdminOf(tx, actor, organization)
+    const found = await tx.instance.findFirst({ where: { id: instanceId, organizationId: organization.id } })
+    if (!found) throw new InstanceError('instance.error.notFound', {}, 404)
+    if (found.desiredState === 'REMOVED') throw new InstanceError('instance.error.removed')
+    if (found.phase === null) throw new InstanceError('instance.error.notProvisioned')
+    return found
+  })
+  const view = await client.restartInstance(instance.id)
+  await db().auditEntry.create({ data: { actorId: actor.userId, action: 'instance.restart', targetType: 'instance', targetId: instance.id, data: { organizationId: organization.id } } })
+  await recordObservation(instance.id, view)
+  return view
+}

@@ -2,6 +2,7 @@ import {
   ApiError,
   EventList,
   InstanceEvent,
+  InstanceId,
   InstanceList,
   InstanceView,
   LogsView,
@@ -64,9 +65,9 @@ export class ProvisionerClient {
     this.timeoutMs = options.timeoutMs ?? 5_000
   }
 
-  putInstance(id: string, body: z.input<typeof PutInstanceBody>) {
-    // Our own body goes through the contract too: a mistake shows here, not as a 400 from afar.
-    return this.json('PUT', `/instances/${encodeURIComponent(id)}`, InstanceView, PutInstanceBody.parse(body))
+  async putInstance(id: string, body: z.input<typeof PutInstanceBody>) {
+    // Our own request goes through the contract too: a mistake shows here, not as a 400 from afar.
+    return this.json('PUT', `/instances/${InstanceId.parse(id)}`, InstanceView, PutInstanceBody.parse(body))
   }
 
   async listInstances(organizationId: string) {

@@ -28,7 +28,7 @@ export type Proxy = {
   containerName: string
   /** The proxy's own network (instance networks are connected later by the provisioner). */
   networkName: string
-  /** Removes the container and its network (not the instance networks it was connected to). */
+  /** Removes the container, its network and its admin folder (not the instance networks it was connected to). */
   stop(): Promise<void>
 }
 
@@ -116,6 +116,7 @@ export async function ensureProxy(
     stop: async () => {
       await ignoreNotFound(() => container.remove({ force: true }))
       await ignoreNotFound(() => network.remove())
+      rmSync(adminDir, { recursive: true, force: true })
     },
   }
 }

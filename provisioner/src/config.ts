@@ -29,7 +29,8 @@ const envSchema = z.object({
   KEYCLOAK_REALM: z.string().min(1).default('commons'),
   PROVISIONER_CLIENT_SECRET: z.string().min(1),
   DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
-  CADDY_ADMIN_URL: z.url(),
+  /** http://host:2019, or unix:/path/admin.sock when the admin API listens on a socket. */
+  CADDY_ADMIN_URL: z.string().regex(/^(https?:\/\/\S+|unix:\/\S+)$/, 'must be an http:// URL or unix:/path/to/admin.sock'),
   /** The reverse proxy's container: it joins every instance network. */
   PROXY_CONTAINER: z.string().min(1),
   REMOVED_VOLUME_GRACE_DAYS: int(0).default(30),

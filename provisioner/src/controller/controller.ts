@@ -234,6 +234,30 @@ export class Controller {
   }
 
   /**
+   * One observation of everything (three Docker list calls, one proxy call,
+   * one Keycloak call) and the plan of every active instance against it:
+   * what a full reconcile pass decides, without running any step.
+   */
+  async planAll(): Promise<Map<string, Step[]>> {
+    const { store, driver, proxy, identity } = this.opts
+    const [rows, observed, routes, clients] = await Promise.all([store.active(), driver.observeAll(), proxy.listRouteIds('instance:'), identity.listInstanceClients()])
+    const routesByInstance = new Map<string, string[]>()
+    for (const r of routes) {
+      const id = r.split(':')[1] ?? ''
+      routesByInstance.set(id, [...(routesByInstance.get(id) ?? []), r])
+    }
+    const plans = new Map<string, Step[]>()
+    for (const row of rows) {
+      const secrets = await store.secrets(row.id)
+      const spec = this.specFor(row, secrets)
+      const empty = { network: { exists: false, proxyAttached: false }, volumes: new Set<string>(), containers: [] }
+      const actual = await this.observe(row, spec, observed.get(row.id) ?? empty, clients, routesByInstance.get(row.id) ?? [])
+      plans.set(row.id, plan(this.desired(row, spec, await store.hooksDone(row.id)), actual))
+    }
+    return plans
+  }
+
+  /**
    * Docker objects, routes and clients whose instance the store does not know
    * (or knows as purged) are removed. The store is written before any object
    * is made, so these only come from outside hands or a lost database.

@@ -34,8 +34,7 @@ export async function testStack(slot: number): Promise<TestStack> {
   await ensureLocalImages(docker)
   const offset = Number(process.env.TEST_PORT_OFFSET ?? 0)
   const httpPort = 18080 + offset * 10 + slot
-  const adminPort = 12080 + offset * 10 + slot
-  const proxy = await ensureProxy(docker, { name: `commons-test-proxy-${offset}-${slot}`, httpPort, adminPort })
+  const proxy = await ensureProxy(docker, { name: `commons-test-proxy-${offset}-${slot}`, httpPort })
   const databaseUrl = required('DATABASE_URL')
   const rawEnv = (overrides: Record<string, string> = {}) => ({
     PORT: '0',

@@ -32,11 +32,11 @@ export class CaddyProxy implements ProxyPort {
     return (await this.routes.listRoutes(prefix)).map((r) => r.id)
   }
 
-  ensureRoute(route: RouteSpec): Promise<void> {
-    return this.routes.ensureRoute(route)
+  async ensureRoute(route: RouteSpec): Promise<void> {
+    await this.routes.ensureRoute(route)
   }
 
-  removeRoute(id: string): Promise<void> {
-    return this.routes.removeRoute(id)
+  async removeRoute(id: string): Promise<void> {
+    await this.routes.removeRoute(id)
   }
 }

@@ -52,11 +52,11 @@ describe('isolation between organisations', () => {
     expect(bAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/)
 
     // Positive controls first, so a failure below is isolation, not a broken probe.
-    expect(await run('hello-coop-a-web', ['wget', '-q', '-O', '/dev/null', '-T', '3', 'http://127.0.0.1:8080/'])).toBe(0)
-    expect(await run(stack.proxy.containerName, ['wget', '-q', '-O', '/dev/null', '-T', '3', `http://${bAddress}:8080/`])).toBe(0)
-    expect(await run(stack.proxy.containerName, ['wget', '-q', '-O', '/dev/null', '-T', '3', 'http://hello-coop-b-web:8080/'])).toBe(0)
+    expect(await run('hello-coop-a-web', ['timeout', '3', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/'])).toBe(0)
+    expect(await run(stack.proxy.containerName, ['timeout', '3', 'wget', '-q', '-O', '/dev/null', `http://${bAddress}:8080/`])).toBe(0)
+    expect(await run(stack.proxy.containerName, ['timeout', '3', 'wget', '-q', '-O', '/dev/null', 'http://hello-coop-b-web:8080/'])).toBe(0)
 
-    expect(await run('hello-coop-a-web', ['wget', '-q', '-O', '/dev/null', '-T', '3', 'http://hello-coop-b-web:8080/'])).not.toBe(0)
-    expect(await run('hello-coop-a-web', ['wget', '-q', '-O', '/dev/null', '-T', '3', `http://${bAddress}:8080/`])).not.toBe(0)
+    expect(await run('hello-coop-a-web', ['timeout', '3', 'wget', '-q', '-O', '/dev/null', 'http://hello-coop-b-web:8080/'])).not.toBe(0)
+    expect(await run('hello-coop-a-web', ['timeout', '3', 'wget', '-q', '-O', '/dev/null', `http://${bAddress}:8080/`])).not.toBe(0)
   }, 60_000)
 })

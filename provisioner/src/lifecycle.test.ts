@@ -53,7 +53,7 @@ async function readStream(instance: string, done: (steps: string[]) => boolean):
     headers: { Authorization: `Bearer ${env.PROVISIONER_API_TOKEN}`, Accept: 'text/event-stream' },
   })
   expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
-  const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader()
+  const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough<string>(new TextDecoderStream() as unknown as ReadableWritablePair<string, Uint8Array>).getReader()
   const steps: string[] = []
   let buffer = ''
   while (!done(steps)) {

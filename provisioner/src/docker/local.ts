@@ -295,11 +295,13 @@ export class LocalDockerDriver implements ContainerDriver {
     const timeout = String(health.timeoutSeconds)
     let result: ExecResult
     switch (health.type) {
+      // Busybox as Debian builds it: its wget crashes with -T and its nc has
+      // no -z, so `timeout` bounds wget and nc runs `true` once connected.
       case 'http':
-        result = await this.execIn(this.docker.getContainer(this.proxyContainer), ['wget', '-q', '-O', '/dev/null', '-T', timeout, `http://${containerName}:${health.port}${health.path}`])
+        result = await this.execIn(this.docker.getContainer(this.proxyContainer), ['timeout', timeout, 'wget', '-q', '-O', '/dev/null', `http://${containerName}:${health.port}${health.path}`])
         break
       case 'tcp':
-        result = await this.execIn(this.docker.getContainer(this.proxyContainer), ['nc', '-z', '-w', timeout, containerName, String(health.port)])
+        result = await this.execIn(this.docker.getContainer(this.proxyContainer), ['nc', '-w', timeout, containerName, String(health.port), '-e', 'true'])
         break
       case 'command':
         result = await this.execIn(this.docker.getContainer(containerName), health.command)

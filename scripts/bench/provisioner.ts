@@ -67,11 +67,11 @@ async function rawCli(name: string, proxyContainer: string, routes: CaddyRoutes)
     }
   }
   docker('run', '-d', '--name', `${name}-db`, '--label', 'bench=raw', '--network', net, '--network-alias', 'db', '-e', `TRIO_DB_PASSWORD=${secret}`, '-v', `${name}-data:/var/lib/trio`, '--memory', '32m', '--cpus', '0.1', 'commons-test/trio-db:1.0', 'trio-db')
-  await waitFor(['nc', '-z', '-w', '2', `${name}-db`, '5432'])
+  await waitFor(['nc', '-w', '2', `${name}-db`, '5432', '-e', 'true'])
   docker('run', '-d', '--name', `${name}-api`, '--label', 'bench=raw', '--network', net, '--network-alias', 'api', '-e', `TRIO_DB_PASSWORD=${secret}`, '-e', 'TRIO_DB_HOST=db', '--memory', '32m', '--cpus', '0.1', 'commons-test/trio-api:1.0', 'httpd', '-f', '-v', '-p', '8081', '-h', '/srv/api')
-  await waitFor(['wget', '-q', '-O', '/dev/null', '-T', '2', `http://${name}-api:8081/health`])
+  await waitFor(['timeout', '2', 'wget', '-q', '-O', '/dev/null', `http://${name}-api:8081/health`])
   docker('run', '-d', '--name', `${name}-web`, '--label', 'bench=raw', '--network', net, '--network-alias', 'web', '-e', 'TRIO_ORG=Bench', '--memory', '32m', '--cpus', '0.1', 'commons-test/trio-web:1.0', 'httpd', '-f', '-v', '-p', '8080', '-h', '/srv/web')
-  await waitFor(['wget', '-q', '-O', '/dev/null', '-T', '2', `http://${name}-web:8080/`])
+  await waitFor(['timeout', '2', 'wget', '-q', '-O', '/dev/null', `http://${name}-web:8080/`])
   docker('exec', `${name}-db`, 'sh', '-c', 'date > /var/lib/trio/installed')
   await routes.ensureRoute({ id: `bench:${name}:main`, hosts: [`${name}.localhost`], upstreams: [{ pathPrefixes: ['/api/'], dial: `${name}-api:8081` }, { dial: `${name}-web:8080` }] })
   const seconds = (performance.now() - started) / 1000

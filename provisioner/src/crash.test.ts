@@ -80,7 +80,7 @@ async function leftovers(instanceId: string) {
     containers: (await stack.docker.listContainers({ all: true, filters })).map((c) => `${c.Names[0]}:${c.State}`),
     networks: (await stack.docker.listNetworks({ filters })).map((n) => n.Name),
     volumes: ((await stack.docker.listVolumes({ filters })).Volumes ?? []).map((v) => v.Name),
-    routes: (await routes.listRoutes(`instance:${instanceId}:`)).map((r) => r.id),
+    routes: (await routes.listRoutes(`instance.${instanceId}.`)).map((r) => r.id),
     clients: (await clients.listInstanceClients()).filter((c) => c.instanceId === instanceId).map((c) => c.clientId),
   }
 }
@@ -104,7 +104,7 @@ describe('killed with SIGKILL at every step, the provisioner converges', () => {
         containers: [`/${id}-web:running`],
         networks: [`${id}-net`],
         volumes: [`${id}-data`],
-        routes: [`instance:${id}:main`],
+        routes: [`instance.${id}.main`],
         clients: [`instance-${id}`],
       })
       expect((await getThroughProxy(stack.proxy.httpPort, `hello-crash-${k}.localhost`)).status).toBe(200)

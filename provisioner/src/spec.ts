@@ -133,9 +133,9 @@ export function containerName(instanceId: string, service: string): string {
 export function clientIdFor(instanceId: string): string {
   return `instance-${instanceId}`
 }
-/** `instance:<id>:<route>`: the instance id can be read back from any route id. */
+/** `instance.<id>.<route>`: instance ids have no dots, so the id can be read back from any route id. */
 export function routeIdFor(instanceId: string, route = 'main'): string {
-  return `instance:${instanceId}:${route}`
+  return `instance.${instanceId}.${route}`
 }
 
 export function hostFor(pattern: string, recipeId: string, orgSlug: string, domain: string): string {

@@ -240,10 +240,10 @@ export class Controller {
    */
   async planAll(): Promise<Map<string, Step[]>> {
     const { store, driver, proxy, identity } = this.opts
-    const [rows, observed, routes, clients] = await Promise.all([store.active(), driver.observeAll(), proxy.listRouteIds('instance:'), identity.listInstanceClients()])
+    const [rows, observed, routes, clients] = await Promise.all([store.active(), driver.observeAll(), proxy.listRouteIds('instance.'), identity.listInstanceClients()])
     const routesByInstance = new Map<string, string[]>()
     for (const r of routes) {
-      const id = r.split(':')[1] ?? ''
+      const id = r.split('.')[1] ?? ''
       routesByInstance.set(id, [...(routesByInstance.get(id) ?? []), r])
     }
     const plans = new Map<string, Step[]>()
@@ -269,7 +269,7 @@ export class Controller {
       const row = known.get(id)
       return row !== undefined && row.purgedAt === null
     }
-    const [observed, routes, clients] = await Promise.all([driver.observeAll(), proxy.listRouteIds('instance:'), identity.listInstanceClients()])
+    const [observed, routes, clients] = await Promise.all([driver.observeAll(), proxy.listRouteIds('instance.'), identity.listInstanceClients()])
     for (const [id, o] of observed) {
       if (alive(id)) continue
       for (const c of o.containers) await driver.removeContainer(c.name, id)
@@ -278,7 +278,7 @@ export class Controller {
       log.warn('removed orphaned objects', { instance: id, containers: o.containers.length, volumes: o.volumes.size })
     }
     for (const routeId of routes) {
-      const id = routeId.split(':')[1] ?? ''
+      const id = routeId.split('.')[1] ?? ''
       if (alive(id)) continue // live instances add and drop their own routes in their passes
       await proxy.removeRoute(routeId)
       log.warn('removed orphaned route', { route: routeId })

@@ -91,8 +91,8 @@ describe('plan for a running instance', () => {
   it('removes leftovers: a hook container of an interrupted run, a route it no longer has', () => {
     const actual = converged()
     actual.containers.push({ id: 'h', name: 'matrix-kas-hook-x', instance: spec.id, hook: 'x', running: false })
-    actual.routes = new Set([...actual.routes, 'instance:matrix-kas:old'])
-    expect(names(desired({ phase: 'ready' }), actual)).toEqual(['remove-container:matrix-kas-hook-x', 'remove-route:instance:matrix-kas:old'])
+    actual.routes = new Set([...actual.routes, 'instance.matrix-kas.old'])
+    expect(names(desired({ phase: 'ready' }), actual)).toEqual(['remove-container:matrix-kas-hook-x', 'remove-route:instance.matrix-kas.old'])
   })
 
   it('restarts only when every container is up to date, then checks health again', () => {
@@ -126,7 +126,7 @@ describe('plan for a running instance', () => {
 describe('plan for a suspended instance', () => {
   it('drops the route first, then stops every container, then marks it suspended', () => {
     expect(names(desired({ state: 'suspended', phase: 'suspending' }), converged())).toEqual([
-      'remove-route:instance:matrix-kas:main',
+      'remove-route:instance.matrix-kas.main',
       'stop:db',
       'stop:synapse',
       'stop:element',
@@ -142,7 +142,7 @@ describe('plan for a suspended instance', () => {
 describe('plan for a removed instance', () => {
   it('removes route, containers, client and network at once, and keeps the volumes', () => {
     expect(names(desired({ state: 'removed', phase: 'removing' }), converged())).toEqual([
-      'remove-route:instance:matrix-kas:main',
+      'remove-route:instance.matrix-kas.main',
       'remove-container:matrix-kas-db',
       'remove-container:matrix-kas-synapse',
       'remove-container:matrix-kas-element',
@@ -173,7 +173,7 @@ describe('buildSpec', () => {
     expect(spec.network).toBe('matrix-kas-net')
     expect(spec.routes).toEqual([
       {
-        id: 'instance:matrix-kas:main',
+        id: 'instance.matrix-kas.main',
         hosts: ['matrix-kas.tools.example.coop'],
         upstreams: [
           { pathPrefixes: ['/_matrix/', '/_synapse/client/', '/.well-known/matrix/'], dial: 'matrix-kas-synapse:8008' },

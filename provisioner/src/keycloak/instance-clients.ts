@@ -218,14 +218,21 @@ export class KeycloakInstanceClients {
 
   async #call(method: string, resource: string, body?: unknown, allowedStatuses: number[] = []): Promise<Response> {
     const url = `${this.#keycloakUrl}/admin/realms/${encodeURIComponent(this.#realm)}${resource}`
-    const response = await send(url, {
-      method,
-      headers: {
-        authorization: `Bearer ${await this.#accessToken()}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
+    const attempt = async () =>
+      send(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${await this.#accessToken()}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+    let response = await attempt()
+    if (response.status === 401) {
+      // The cached token was revoked or Keycloak's keys changed (a restart with a new database): sign in once more.
+      this.#token = null
+      response = await attempt()
+    }
     if (response.ok || allowedStatuses.includes(response.status)) return response
     const detail = (await response.text()).slice(0, 500)
     const code: KeycloakClientErrorCode = response.status === 403 ? 'forbidden' : 'unexpected_response'

@@ -1,7 +1,9 @@
 /**
  * `npm run dev`: the whole portal on embedded defaults, on this machine only.
  * Embedded PostgreSQL, a local Keycloak with the realm and demo users, the
- * maildev mail catcher, and the portal in development mode. Ctrl-C stops all.
+ * maildev mail catcher, the provisioner with the Docker engine and the proxy
+ * (when this machine can run Docker), and the portal in development mode.
+ * Ctrl-C stops all.
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -10,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { DEV_USERS_FILE } from './keycloak.ts'
 import { startDatabaseAndKeycloak } from './local-stack.ts'
+import { startProvisionerStack } from './provisioner-stack.ts'
 import { localSecrets } from './secrets.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -18,6 +21,8 @@ const PORTAL_PORT = Number(process.env.PORT ?? 3000)
 const KEYCLOAK_PORT = Number(process.env.KEYCLOAK_PORT ?? 8180)
 const MAIL_WEB_PORT = 1080
 const MAIL_SMTP_PORT = 1025
+const PROVISIONER_PORT = 3001
+const TOOLS_PORT = 8088
 // One host name for the portal and Keycloak, so the session-check frame is same-site.
 const portalUrl = `http://127.0.0.1:${PORTAL_PORT}`
 
@@ -46,8 +51,28 @@ try {
   await new Promise<void>((resolve, reject) => maildev.listen((e) => (e ? reject(e) : resolve())))
   stops.push(() => new Promise((resolve) => maildev.close(() => resolve())))
 
+  // Tools need Docker; without it the portal still runs and says the tool service is unreachable.
+  let provisioner: { url: string; apiToken: string } | undefined
+  try {
+    provisioner = await startProvisionerStack({
+      dataDir,
+      databaseUrl: database.url,
+      keycloakUrl: keycloak.url,
+      provisionerClientSecret: secrets.provisioner,
+      port: PROVISIONER_PORT,
+      httpPort: TOOLS_PORT,
+      proxyName: 'commons-dev-proxy',
+      stops,
+      env: { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(MAIL_SMTP_PORT), SMTP_FROM: 'tools@commons.local' },
+      log: console.log,
+    })
+  } catch (error) {
+    console.warn(`The provisioner could not start, so tools cannot be requested: ${error instanceof Error ? error.message : String(error)}`)
+  }
+
   const env = {
     ...process.env,
+    ...(provisioner ? { PROVISIONER_URL: provisioner.url, PROVISIONER_API_TOKEN: provisioner.apiToken } : {}),
     NODE_ENV: 'development',
     PORT: String(PORTAL_PORT),
     PORTAL_URL: portalUrl,
@@ -87,6 +112,9 @@ try {
     '',
     `  Portal:        ${portalUrl}`,
     `  Mail catcher:  http://127.0.0.1:${MAIL_WEB_PORT}  (every mail the portal sends lands here)`,
+    provisioner
+      ? `  Tools:         http://<tool>-<organisation>.localhost:${TOOLS_PORT}  (log: .data/provisioner.log)`
+      : '  Tools:         not available (the provisioner could not start; see above)',
     `  Keycloak:      ${keycloak.url}/admin  (master admin "admin", password in .data/dev-secrets.json)`,
     '',
     '  Sign in with a demo person (password for all: see below):',

@@ -9,6 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startDatabaseAndKeycloak } from '../scripts/local-stack.ts'
+import { startProvisionerStack } from '../scripts/provisioner-stack.ts'
 import { localSecrets } from '../scripts/secrets.ts'
 import { startSmtpCapture } from './support/smtp-capture.ts'
 
@@ -19,7 +20,7 @@ const runDir = path.join(root, '.data', offset ? `test-run-${offset}` : 'test-ru
 rmSync(runDir, { recursive: true, force: true })
 mkdirSync(runDir, { recursive: true })
 
-const ports = { postgres: 5434 + offset, keycloak: 8280 + offset, portal: 3100 + offset, smtp: 2525 + offset }
+const ports = { postgres: 5434 + offset, keycloak: 8280 + offset, portal: 3100 + offset, smtp: 2525 + offset, provisioner: 3200 + offset, tools: 18000 + offset }
 const portalUrl = `http://127.0.0.1:${ports.portal}`
 const secrets = localSecrets(path.join(runDir, 'secrets.json'))
 const stops: (() => Promise<void>)[] = []
@@ -45,6 +46,22 @@ try {
   const mailDir = path.join(runDir, 'mail')
   const smtp = await startSmtpCapture({ port: ports.smtp, dir: mailDir })
   stops.push(smtp.stop)
+  // The end-to-end tests request tools through the portal: the provisioner,
+  // the Docker engine and the proxy run for them (vitest files start their own).
+  const provisioner =
+    only === 'unit'
+      ? undefined
+      : await startProvisionerStack({
+          dataDir: runDir,
+          databaseUrl: database.url,
+          keycloakUrl: keycloak.url,
+          provisionerClientSecret: secrets.provisioner,
+          port: ports.provisioner,
+          httpPort: ports.tools,
+          proxyName: `commons-test-proxy-${offset}-0`,
+          stops,
+          env: { LOG_LEVEL: 'info', RETRY_BASE_MS: '500', RESYNC_MS: '5000', REMOVED_VOLUME_GRACE_DAYS: '0' },
+        })
   console.log(`test stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 
   const env: NodeJS.ProcessEnv = {
@@ -61,6 +78,10 @@ try {
     SMTP_URL: `smtp://127.0.0.1:${ports.smtp}`,
     TEST_MAIL_DIR: mailDir,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    CATALOG_SHOW_TEST_RECIPES: 'true',
+    ...(provisioner
+      ? { PROVISIONER_URL: provisioner.url, PROVISIONER_API_TOKEN: provisioner.apiToken, TEST_TOOLS_ORIGIN: provisioner.instanceOrigin('{host}') }
+      : {}),
   }
   const unit = only === 'e2e' ? 0 : await run('npx', ['vitest', 'run', ...filters], env)
   const e2e = only === 'unit' ? 0 : await run('npx', ['playwright', 'test', '-c', 'test/playwright.config.ts', ...filters], env)

@@ -41,7 +41,7 @@ export async function startProvisioner(env: Env, log: Logger): Promise<RunningPr
   if (applied.length > 0) log.info('database migrated', { applied })
   const store = new InstanceStore(pool, new SecretBox(env.SECRETS_KEY))
   const driver = new LocalDockerDriver(new Docker({ socketPath: env.DOCKER_SOCKET }), env.PROXY_CONTAINER)
-  const routes = new CaddyRoutes(env.CADDY_ADMIN_URL)
+  const routes = new CaddyRoutes(env.CADDY_ADMIN_URL, env.CADDY_SERVER)
   await routes.ensureServer()
   const identity = new KeycloakIdentity(
     new KeycloakInstanceClients({ keycloakUrl: env.KEYCLOAK_URL, realm: env.KEYCLOAK_REALM, clientId: 'commons-provisioner', clientSecret: env.PROVISIONER_CLIENT_SECRET }),

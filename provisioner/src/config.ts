@@ -31,6 +31,8 @@ const envSchema = z.object({
   DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
   /** http://host:2019, or unix:/path/admin.sock when the admin API listens on a socket. */
   CADDY_ADMIN_URL: z.string().regex(/^(https?:\/\/\S+|unix:\/\S+)$/, 'must be an http:// URL or unix:/path/to/admin.sock'),
+  /** The Caddy server (apps.http.servers.<name>) the routes go in; made if missing. */
+  CADDY_SERVER: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a Caddy server name').default('commons'),
   /** The reverse proxy's container: it joins every instance network. */
   PROXY_CONTAINER: z.string().min(1),
   REMOVED_VOLUME_GRACE_DAYS: int(0).default(30),

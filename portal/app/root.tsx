@@ -92,9 +92,19 @@ function Header() {
                 <Link to="/">{t('nav.dashboard')}</Link>
               </li>
             ) : null}
+            {user ? (
+              <li>
+                <Link to="/catalog">{t('nav.catalog')}</Link>
+              </li>
+            ) : null}
             {user && (user.isOperator || user.isAgent) ? (
               <li>
                 <Link to="/organisations">{t('nav.organisations')}</Link>
+              </li>
+            ) : null}
+            {user?.isOperator ? (
+              <li>
+                <Link to="/operator/requests">{t('nav.requests')}</Link>
               </li>
             ) : null}
           </ul>

@@ -32,7 +32,22 @@ process.env.DATABASE_URL = database.url
 const applied = await applyMigrations(database.url)
 logger.info({ embedded: database.embedded, applied }, 'database ready')
 
+// The catalog is read once; a broken recipe stops the start with the list of its problems.
+const { initCatalog } = await import('../app/utils/catalog.server.ts')
+const { CatalogError } = await import('@commons/catalog')
+try {
+  const recipes = await initCatalog(config.CATALOG_DIR ?? path.join(portalDir, '..', 'catalog', 'recipes'))
+  logger.info({ recipes: recipes.length }, 'catalog loaded')
+} catch (error) {
+  if (error instanceof CatalogError) {
+    console.error(error.message)
+    process.exit(1)
+  }
+  throw error
+}
+
 const { outbox } = await import('../app/utils/email.server.ts')
+const { instanceWatcher } = await import('../app/utils/instance-watcher.server.ts')
 const { deleteExpiredSessions } = await import('../app/utils/session.server.ts')
 const { disconnectDb } = await import('../app/utils/db.server.ts')
 
@@ -81,6 +96,7 @@ app.all(
 )
 
 outbox.start()
+instanceWatcher.start()
 const sweeper = setInterval(() => void deleteExpiredSessions().catch((e: unknown) => logger.error({ err: e }, 'session sweep failed')), 15 * 60_000)
 
 const server = app.listen(config.PORT, config.HOST, () => {
@@ -95,6 +111,7 @@ async function shutdown(signal: string) {
   clearInterval(sweeper)
   await new Promise<void>((resolve) => server.close(() => resolve()))
   await outbox.stop()
+  await instanceWatcher.stop()
   await viteServer?.close()
   await disconnectDb()
   await database.close()

@@ -99,6 +99,11 @@ export default function Index() {
                 <Link to={`/organisations/${o.slug}#invite`}>{t('dashboard.next.invite', { org: o.name })}</Link>
               </li>
             ))}
+            {adminOrgs.map((o) => (
+              <li key={`catalog-${o.slug}`}>
+                <Link to="/catalog">{t('dashboard.next.catalog', { org: o.name })}</Link>
+              </li>
+            ))}
             {data.organizations
               .filter((o) => o.role !== 'ADMIN')
               .map((o) => (
@@ -109,6 +114,11 @@ export default function Index() {
             {data.roles.operator ? (
               <li>
                 <Link to="/organisations">{t('dashboard.next.operator')}</Link>
+              </li>
+            ) : null}
+            {data.roles.operator ? (
+              <li>
+                <Link to="/operator/requests">{t('dashboard.next.requests')}</Link>
               </li>
             ) : null}
             {data.roles.agent ? (

@@ -4,6 +4,8 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { data, redirect } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { Field } from '~/components/field'
+import { ButtonForm, InstanceActions, PhaseBadge } from '~/components/tools'
+import { hasRole } from '~/utils/auth.server'
 import { db } from '~/utils/db.server'
 import { invitationSchema, memberActionSchema, ORG_ROLES } from '~/utils/forms'
 import type { MessageKey } from '~/utils/i18n'
@@ -15,7 +17,10 @@ import {
   revokeInvitation,
   setMemberRole,
 } from '~/utils/organizations.server'
+import { organisationTools } from '~/utils/org-tools.server'
 import { requireOrgAccess, requireOrgAdmin, requireOrgMember } from '~/utils/permissions.server'
+import { cancelRequest, RequestError, setInstanceQuota } from '~/utils/requests.server'
+import { cancelRequestSchema, QUOTA_MAX, quotaSchema } from '~/utils/tool-forms'
 import { useLanguage, useT } from '~/utils/use-t'
 import { useZodForm } from '~/utils/use-zod-form'
 
@@ -23,6 +28,7 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? 
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { session, organization, membership, isAdmin } = await requireOrgAccess(request, params.slug)
+  const { lang } = await getTranslator(request)
   const members = await db().membership.findMany({
     where: { organizationId: organization.id },
     include: { user: { select: { id: true, name: true, email: true } } },
@@ -50,10 +56,12 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     currentUserId: session.userId,
     members: members.map((m) => ({ id: m.id, userId: m.user.id, name: m.user.name, email: m.user.email, role: m.role })),
     invitations: invitations.map((i) => ({ ...i, expiresAt: i.expiresAt.toISOString() })),
+    tools: await organisationTools(organization, lang),
+    isOperator: hasRole(session, 'platform-operator'),
   }
 }
 
-type ActionResult = { notice?: string; error?: string; invite?: SubmissionResult<string[]> }
+type ActionResult = { notice?: string; error?: string; invite?: SubmissionResult<string[]>; quota?: SubmissionResult<string[]> }
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const formData = await request.formData()
@@ -73,6 +81,21 @@ export async function action({ request, params }: ActionFunctionArgs) {
         throw error
       }
       return data<ActionResult>({ notice: t('org.invite.sent', { email: submission.value.email }), invite: submission.reply({ resetForm: true }) })
+    }
+    if (intent === 'cancel-request') {
+      const { session, organization } = await requireOrgAccess(request, params.slug)
+      const submission = parseWithZod(formData, { schema: cancelRequestSchema })
+      if (submission.status !== 'success') return data<ActionResult>({ error: t('error.400') }, { status: 400 })
+      await cancelRequest({ userId: session.userId }, organization, submission.value.requestId)
+      return data<ActionResult>({ notice: t('org.requests.cancelled') })
+    }
+    if (intent === 'set-quota') {
+      const { session, organization } = await requireOrgAccess(request, params.slug)
+      if (!hasRole(session, 'platform-operator')) throw new Response('Forbidden', { status: 403 })
+      const submission = parseWithZod(formData, { schema: quotaSchema })
+      if (submission.status !== 'success') return data<ActionResult>({ quota: submission.reply() }, { status: 400 })
+      await setInstanceQuota({ userId: session.userId }, organization.id, submission.value.quota)
+      return data<ActionResult>({ notice: t('org.quota.saved'), quota: submission.reply() })
     }
     const parsed = memberActionSchema.safeParse(Object.fromEntries(formData))
     if (!parsed.success) return data<ActionResult>({ error: t('error.400') }, { status: 400 })
@@ -101,8 +124,102 @@ export async function action({ request, params }: ActionFunctionArgs) {
     }
   } catch (error) {
     if (error instanceof OrganizationError) return data<ActionResult>({ error: t(error.key, error.vars) }, { status: 409 })
+    if (error instanceof RequestError) return data<ActionResult>({ error: t(error.key, error.vars) }, { status: error.status })
     throw error
   }
+}
+
+function QuotaForm({ org, quota, result }: { org: string; quota: number; result: ActionResult['quota'] }) {
+  const t = useT()
+  const [form, fields] = useZodForm(quotaSchema, { id: 'quota-form', lastResult: result, defaultValue: { quota: String(quota) } })
+  return (
+    <Form method="post" {...getFormProps(form)} noValidate>
+      <input type="hidden" name="intent" value="set-quota" />
+      <Field id={fields.quota.id} label={t('org.quota.label', { org })} help={t('org.quota.help')} errors={fields.quota.errors}>
+        {(aria) => <input {...getInputProps(fields.quota, { type: 'number' })} {...aria} min={0} max={QUOTA_MAX} step={1} inputMode="numeric" />}
+      </Field>
+      <button type="submit">{t('org.quota.save')}</button>
+    </Form>
+  )
+}
+
+type Tools = ReturnType<typeof useLoaderData<typeof loader>>['tools']
+
+function ToolsSection({ slug, org, tools, isAdmin }: { slug: string; org: string; tools: Tools; isAdmin: boolean }) {
+  const t = useT()
+  const lang = useLanguage()
+  const dateFormat = new Intl.DateTimeFormat(lang === 'nl' ? 'nl-NL' : 'en-GB', { dateStyle: 'medium', timeZone: 'Europe/Amsterdam' })
+  return (
+    <section className="panel" aria-labelledby="tools-title">
+      <h2 id="tools-title">{t('org.tools.title')}</h2>
+      {!tools.reachable ? (
+        <p className="notice error" role="status">
+          {t('org.tools.unavailable')}
+        </p>
+      ) : null}
+      <p>{t('org.tools.usage', { used: tools.usage.used, quota: tools.usage.quota })}</p>
+      {tools.instances.length === 0 ? <p>{t('org.tools.none', { org })}</p> : null}
+      {tools.instances.length > 0 ? (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t('org.tools.tool')}</th>
+              <th scope="col">{t('org.tools.state')}</th>
+              <th scope="col">{t('org.tools.address')}</th>
+              {isAdmin ? <th scope="col">{t('org.tools.actions')}</th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {tools.instances.map((i) => (
+              <tr key={i.id}>
+                <td>
+                  <Link to={`/organisations/${slug}/instances/${i.id}`} aria-label={t('org.tools.details', { tool: i.tool })}>
+                    {i.tool}
+                  </Link>
+                </td>
+                <td>
+                  <PhaseBadge phase={i.phase} />
+                  {i.removed && i.purgeAt ? <p className="muted">{t('instance.purgeAt', { date: dateFormat.format(new Date(i.purgeAt)) })}</p> : null}
+                </td>
+                <td>{i.phase === 'ready' && i.url ? <a href={i.url}>{i.url}</a> : <span className="muted">—</span>}</td>
+                {isAdmin ? (
+                  <td className="actions">
+                    <InstanceActions slug={slug} instance={i} />
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {tools.requests.length > 0 ? (
+        <>
+          <h3>{t('org.requests.title')}</h3>
+          <ul className="plain">
+            {tools.requests.map((r) => (
+              <li key={r.id} className="request">
+                <strong>{r.tool}</strong>: {r.status === 'PENDING' ? t('org.requests.pending') : t('org.requests.rejected')}{' '}
+                <span className="muted">{t('org.requests.by', { name: r.requestedBy, date: dateFormat.format(new Date(r.createdAt)) })}</span>
+                {r.reason ? <p>{t('org.requests.reason', { reason: r.reason })}</p> : null}
+                {isAdmin && r.status === 'PENDING' ? (
+                  <ButtonForm
+                    schema={cancelRequestSchema}
+                    id={`cancel-${r.id}`}
+                    fields={{ intent: 'cancel-request', requestId: r.id }}
+                    label={t('org.requests.cancel')}
+                    ariaLabel={t('org.requests.cancelLabel', { tool: r.tool })}
+                  />
+                ) : null}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+      <p>
+        <Link to="/catalog">{t('org.tools.browse')}</Link>
+      </p>
+    </section>
+  )
 }
 
 function InviteForm({ result }: { result: ActionResult['invite'] }) {
@@ -137,7 +254,7 @@ function InviteForm({ result }: { result: ActionResult['invite'] }) {
 }
 
 export default function OrganisationPage() {
-  const { organization, isAdmin, isMember, members, invitations, currentUserId } = useLoaderData<typeof loader>()
+  const { organization, isAdmin, isMember, members, invitations, currentUserId, tools, isOperator } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as ActionResult | undefined
   const t = useT()
   const lang = useLanguage()
@@ -190,6 +307,13 @@ export default function OrganisationPage() {
         </section>
         {isAdmin ? <InviteForm result={result?.invite} /> : null}
       </div>
+      <ToolsSection slug={organization.slug} org={organization.name} tools={tools} isAdmin={isAdmin} />
+      {isOperator ? (
+        <section className="panel narrow" aria-labelledby="quota-title">
+          <h2 id="quota-title">{t('org.quota.title')}</h2>
+          <QuotaForm org={organization.name} quota={tools.usage.quota} result={result?.quota} />
+        </section>
+      ) : null}
       <section className="panel" aria-labelledby="members-title">
         <h2 id="members-title">{t('org.members')}</h2>
         <table>

@@ -1,0 +1,36 @@
+import type { LoaderFunctionArgs } from '@remix-run/node'
+import { db } from '~/utils/db.server'
+import { getTranslator } from '~/utils/i18n.server'
+import { instanceOf } from '~/utils/instances.server'
+import { requireOrgAdmin } from '~/utils/permissions.server'
+import { provisioner, ProvisionerRefused, ProvisionerUnavailable } from '~/utils/provisioner.server'
+
+/**
+ * The instance's data as a tar archive, streamed from the provisioner to an
+ * admin of the organisation (also during the grace period after removal).
+ */
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { session, organization } = await requireOrgAdmin(request, params.slug)
+  const instance = await instanceOf(organization.id, params.id)
+  const { t } = await getTranslator(request)
+  let upstream: Response
+  try {
+    upstream = await provisioner().exportArchive(instance.id, request.signal)
+  } catch (error) {
+    const text = (message: string, status: number) => new Response(`${message}\n`, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } })
+    if (error instanceof ProvisionerUnavailable) return text(t('provisioner.unavailable'), 503)
+    if (error instanceof ProvisionerRefused) return text(t('provisioner.refused', { code: error.code }), error.status === 404 ? 404 : 502)
+    throw error
+  }
+  await db().auditEntry.create({
+    data: { actorId: session.userId, action: 'instance.export', targetType: 'instance', targetId: instance.id, data: { organizationId: organization.id } },
+  })
+  return new Response(upstream.body, {
+    headers: {
+      'Content-Type': 'application/x-tar',
+      'Content-Disposition': `attachment; filename="${instance.id}.tar"`,
+      'Cache-Control': 'no-store, no-transform',
+      ...(upstream.headers.get('Content-Length') ? { 'Content-Length': upstream.headers.get('Content-Length')! } : {}),
+    },
+  })
+}

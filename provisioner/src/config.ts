@@ -12,6 +12,12 @@ const envSchema = z.object({
   // Loopback unless told otherwise (as the portal); the container sets 0.0.0.0 for the backend network.
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * This provisioner's name, written on everything it makes (Docker labels,
+   * Keycloak client attribute). It touches nothing carrying another name, so
+   * two provisioners can share an engine and a realm.
+   */
+  PROVISIONER_NAME: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'must be lowercase letters, digits, dots, dashes and underscores').default('commons-provisioner'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   /** Schema of the provisioner's tables (tests use one per run). */
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a lowercase SQL identifier').default('provisioner'),

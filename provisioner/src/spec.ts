@@ -25,10 +25,13 @@ export const LABEL = {
   hook: 'org.commons.hook',
   configHash: 'org.commons.config-hash',
 } as const
+/** The default owner name; several provisioners on one engine (tests) each use their own. */
 export const MANAGED_BY = 'commons-provisioner'
 
 /** Platform-wide values every instance shares, from the provisioner's environment. */
 export type Platform = {
+  /** Value of the managed-by label: a provisioner touches only objects carrying its own name. */
+  owner: string
   /** Instances get `<tool>-<org>.<domain>`. */
   domain: string
   scheme: 'http' | 'https'
@@ -206,7 +209,7 @@ export function buildSpec(identity: InstanceIdentity, entry: CatalogEntry, platf
     Object.fromEntries(Object.entries(record).map(([k, v]) => [k, render(v, `${where}.${k}`)]))
 
   const labels = {
-    [LABEL.managedBy]: MANAGED_BY,
+    [LABEL.managedBy]: platform.owner,
     [LABEL.instance]: id,
     [LABEL.organization]: identity.organizationId,
     [LABEL.recipe]: recipe.id,

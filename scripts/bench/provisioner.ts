@@ -99,6 +99,7 @@ try {
   const schema = `bench_${randomBytes(3).toString('hex')}`
   const env = parseEnv({
     PORT: '0',
+    PROVISIONER_NAME: 'commons-provisioner-bench',
     LOG_LEVEL: 'warn',
     DATABASE_URL: database.url,
     DATABASE_SCHEMA: schema,
@@ -180,7 +181,7 @@ try {
     steps = [...plans.values()].reduce((n, p) => n + p.length, 0)
   }
   const rssAfter = process.memoryUsage().rss
-  const managed = (await api.listContainers({ all: true, filters: { label: [`${LABEL.managedBy}=commons-provisioner`] } })).length
+  const managed = (await api.listContainers({ all: true, filters: { label: [`${LABEL.managedBy}=${env.PROVISIONER_NAME}`] } })).length
 
   console.log(`\n| measure | value |\n| --- | --- |`)
   console.log(`| machine | ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB |`)

@@ -5,6 +5,7 @@ import { buildSpec, type InstanceSpec, type Platform } from '../spec.ts'
 import { plan, stepName, type Actual, type Desired } from './plan.ts'
 
 const platform: Platform = {
+  owner: 'commons-provisioner',
   domain: 'tools.example.coop',
   scheme: 'https',
   keycloakPublicUrl: 'https://auth.example.coop',

@@ -1,18 +1,16 @@
 import { PassThrough, type Readable } from 'node:stream'
 import Docker from 'dockerode'
 import tar from 'tar-stream'
-import { LABEL, MANAGED_BY, type ContainerSpec, type HealthSpec, type HookSpec } from '../spec.ts'
+import { LABEL, type ContainerSpec, type HealthSpec, type HookSpec } from '../spec.ts'
 import { ImageUnavailableError, OwnershipError, type ContainerDriver, type ExecResult, type ObservedContainer, type ObservedInstance } from './driver.ts'
 
 function statusCode(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined
 }
 const isNotFound = (error: unknown) => statusCode(error) === 404
-const managedFilter = { label: [`${LABEL.managedBy}=${MANAGED_BY}`] }
-
 /** Proves the object carries our label for exactly this instance before we change or delete it. */
-function assertOwned(object: string, labels: Record<string, string> | undefined | null, instanceId: string) {
-  if (labels?.[LABEL.managedBy] !== MANAGED_BY) throw new OwnershipError(object, 'it is not managed by the provisioner')
+function assertOwned(object: string, labels: Record<string, string> | undefined | null, instanceId: string, owner: string) {
+  if (labels?.[LABEL.managedBy] !== owner) throw new OwnershipError(object, `it is not managed by this provisioner (${owner})`)
   if (labels[LABEL.instance] !== instanceId) throw new OwnershipError(object, `it belongs to instance ${labels[LABEL.instance] ?? '(none)'}, not ${instanceId}`)
 }
 
@@ -30,13 +28,18 @@ export class LocalDockerDriver implements ContainerDriver {
   constructor(
     readonly docker: Docker,
     readonly proxyContainer: string,
+    readonly owner: string,
   ) {}
+
+  private get managedFilter() {
+    return { label: [`${LABEL.managedBy}=${this.owner}`] }
+  }
 
   async observeAll(): Promise<Map<string, ObservedInstance>> {
     const [containers, networks, volumes] = await Promise.all([
-      this.docker.listContainers({ all: true, filters: managedFilter }),
-      this.docker.listNetworks({ filters: managedFilter }),
-      this.docker.listVolumes({ filters: managedFilter }),
+      this.docker.listContainers({ all: true, filters: this.managedFilter }),
+      this.docker.listNetworks({ filters: this.managedFilter }),
+      this.docker.listVolumes({ filters: this.managedFilter }),
     ])
     const proxyNetworks = await this.proxyNetworks()
     const byInstance = new Map<string, ObservedInstance>()
@@ -62,7 +65,7 @@ export class LocalDockerDriver implements ContainerDriver {
   }
 
   async observe(instanceId: string): Promise<ObservedInstance> {
-    const filters = { label: [`${LABEL.managedBy}=${MANAGED_BY}`, `${LABEL.instance}=${instanceId}`] }
+    const filters = { label: [`${LABEL.managedBy}=${this.owner}`, `${LABEL.instance}=${instanceId}`] }
     const [containers, networks, volumes, proxyNetworks] = await Promise.all([
       this.docker.listContainers({ all: true, filters }),
       this.docker.listNetworks({ filters }),
@@ -86,7 +89,7 @@ export class LocalDockerDriver implements ContainerDriver {
     const network = this.docker.getNetwork(name)
     try {
       const info = (await network.inspect()) as { Labels?: Record<string, string> }
-      assertOwned(`network ${name}`, info.Labels, labels[LABEL.instance] ?? '')
+      assertOwned(`network ${name}`, info.Labels, labels[LABEL.instance] ?? '', this.owner)
     } catch (error) {
       if (!isNotFound(error)) throw error
       // A bridge network of its own: no other instance's containers join it,
@@ -107,7 +110,7 @@ export class LocalDockerDriver implements ContainerDriver {
   async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
     try {
       const info = await this.docker.getVolume(name).inspect()
-      assertOwned(`volume ${name}`, info.Labels, labels[LABEL.instance] ?? '')
+      assertOwned(`volume ${name}`, info.Labels, labels[LABEL.instance] ?? '', this.owner)
     } catch (error) {
       if (!isNotFound(error)) throw error
       await this.docker.createVolume({ Name: name, Labels: labels })
@@ -139,7 +142,7 @@ export class LocalDockerDriver implements ContainerDriver {
       if (!isNotFound(error)) throw error
     }
     if (info) {
-      assertOwned(`container ${spec.name}`, info.Config.Labels, instanceId)
+      assertOwned(`container ${spec.name}`, info.Config.Labels, instanceId, this.owner)
       if (info.Config.Labels[LABEL.configHash] === spec.hash) {
         if (!info.State.Running) await container.start()
         return info.Id
@@ -203,7 +206,10 @@ export class LocalDockerDriver implements ContainerDriver {
     try {
       await container.remove({ force: true })
     } catch (error) {
-      if (!isNotFound(error)) throw error
+      if (isNotFound(error)) return
+      // Someone (an export finishing) is removing it already: it is going.
+      if (statusCode(error) === 409 && error instanceof Error && /already in progress/.test(error.message)) return
+      throw error
     }
   }
 
@@ -216,7 +222,7 @@ export class LocalDockerDriver implements ContainerDriver {
       if (isNotFound(error)) return
       throw error
     }
-    assertOwned(`network ${name}`, info.Labels, instanceId)
+    assertOwned(`network ${name}`, info.Labels, instanceId, this.owner)
     if ((await this.proxyNetworks()).has(name)) {
       try {
         await network.disconnect({ Container: this.proxyContainer, Force: true })
@@ -234,7 +240,7 @@ export class LocalDockerDriver implements ContainerDriver {
   async removeVolume(name: string, instanceId: string): Promise<void> {
     const volume = this.docker.getVolume(name)
     try {
-      assertOwned(`volume ${name}`, (await volume.inspect()).Labels, instanceId)
+      assertOwned(`volume ${name}`, (await volume.inspect()).Labels, instanceId, this.owner)
       await volume.remove()
     } catch (error) {
       if (!isNotFound(error)) throw error
@@ -244,7 +250,7 @@ export class LocalDockerDriver implements ContainerDriver {
   private async owned(name: string, instanceId: string): Promise<Docker.Container | undefined> {
     const container = this.docker.getContainer(name)
     try {
-      assertOwned(`container ${name}`, (await container.inspect()).Config.Labels, instanceId)
+      assertOwned(`container ${name}`, (await container.inspect()).Config.Labels, instanceId, this.owner)
       return container
     } catch (error) {
       if (isNotFound(error)) return undefined
@@ -321,14 +327,14 @@ export class LocalDockerDriver implements ContainerDriver {
   }
 
   async exportVolumes(volumes: string[], instanceId: string): Promise<Readable> {
-    for (const v of volumes) assertOwned(`volume ${v}`, (await this.docker.getVolume(v).inspect()).Labels, instanceId)
+    for (const v of volumes) assertOwned(`volume ${v}`, (await this.docker.getVolume(v).inspect()).Labels, instanceId, this.owner)
     // A container that is created but never started is enough to read volumes
     // through the archive API; the proxy's image is always on the host.
     const image = (await this.docker.getContainer(this.proxyContainer).inspect()).Image
     const container = await this.docker.createContainer({
       Image: image,
       Cmd: ['true'],
-      Labels: { [LABEL.managedBy]: MANAGED_BY, [LABEL.instance]: instanceId, [LABEL.hook]: 'export' },
+      Labels: { [LABEL.managedBy]: this.owner, [LABEL.instance]: instanceId, [LABEL.hook]: 'export' },
       HostConfig: { Mounts: volumes.map((v) => ({ Type: 'volume' as const, Source: v, Target: `/export/${v}`, ReadOnly: true })) },
     })
     const archive = await container.getArchive({ path: '/export' })

@@ -75,7 +75,7 @@ describe('the catalog in recipes/', () => {
   it('hosts the core tools and lists the others as "we want this too"', async () => {
     const catalog = await loadCatalog(recipesDir)
     const hostable = catalog.filter((e) => e.recipe.hostable).map((e) => e.recipe.id).sort()
-    expect(hostable).toEqual(['discourse', 'hello', 'loomio', 'matrix', 'nextcloud'])
+    expect(hostable).toEqual(['discourse', 'hello', 'loomio', 'matrix', 'nextcloud', 'trio'])
   })
 
   it('never contains a literal secret: credential-like values are placeholders only', async () => {

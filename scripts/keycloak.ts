@@ -1,10 +1,12 @@
 /**
  * Keycloak for development and tests: fetch and unpack the distribution once
- * into a cache outside the repository, run one `kc.sh start-dev` per data
- * directory, and import the realm "commons". The demo people are in
- * keycloak-dev-users.ts; `npm run dev` and `npm test` use both.
+ * into a cache outside the repository, add the providers built from
+ * keycloak/extensions, run one `kc.sh start-dev` per data directory, and
+ * import the realm "commons". The demo people are in keycloak-dev-users.ts;
+ * `npm run dev` and `npm test` use both.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import net from 'node:net'
@@ -18,9 +20,14 @@ export const REALM = 'commons'
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const REALM_FILE = path.join(repoRoot, 'keycloak', 'realm-commons.json')
 export const DEV_USERS_FILE = path.join(repoRoot, 'keycloak', 'dev-users.json')
+/** One Maven project per folder; each builds one provider jar that every distribution started here carries. */
+export const EXTENSIONS_DIR = path.join(repoRoot, 'keycloak', 'extensions')
 
 /** Written last when a distribution is unpacked and prepared; its absence means "not ready". */
 const READY_MARKER = '.commons-portal-ready'
+/** Touched on every start, so distributions nobody has started for a while can be removed. */
+const LAST_USED_MARKER = '.commons-portal-last-used'
+const STALE_AFTER_MS = 24 * 60 * 60_000
 /** Folders of the distribution that an instance home links to; everything else of the home is its own. */
 const SHARED_DIST_FOLDERS = ['bin', 'conf', 'lib', 'providers', 'themes'] as const
 
@@ -75,7 +82,7 @@ export function findJava21(): string {
   )
 }
 
-// ---------------------------------------------------------------- distribution
+// ---------------------------------------------------------------- processes and files
 
 function commandExists(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0
@@ -142,49 +149,171 @@ function unpack(zip: string, intoDir: string, javaHome: string): void {
   }
 }
 
+// ---------------------------------------------------------------- extensions (providers)
+
+interface Extension {
+  /** folder name under keycloak/extensions, also the jar's name in providers/ */
+  name: string
+  dir: string
+  /** sha256 of every source file's path and content */
+  sourceHash: string
+}
+
+function sourceFiles(dir: string, base = dir): string[] {
+  const files: string[] = []
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    // target/ is where a hand-run `mvn package` writes; dot files are editor and VCS litter.
+    if (entry.name.startsWith('.') || entry.name === 'target') continue
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) files.push(...sourceFiles(full, base))
+    else if (entry.isFile()) files.push(path.relative(base, full))
+  }
+  return files.sort()
+}
+
+function listExtensions(dir = EXTENSIONS_DIR): Extension[] {
+  if (!fs.existsSync(dir)) return []
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(dir, entry.name, 'pom.xml')))
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => {
+      const extensionDir = path.join(dir, name)
+      const hash = createHash('sha256')
+      for (const file of sourceFiles(extensionDir)) {
+        hash.update(`${file}\0`)
+        hash.update(fs.readFileSync(path.join(extensionDir, file)))
+        hash.update('\0')
+      }
+      return { name, dir: extensionDir, sourceHash: hash.digest('hex') }
+    })
+}
+
+/** Builds one extension with Maven into `outDir` (outside the repository) and returns the jar. */
+function buildExtension(extension: Extension, outDir: string, javaHome: string): string {
+  if (!commandExists('mvn')) {
+    throw new Error(`Maven (mvn) is needed to build the Keycloak extension ${extension.dir}; run npm run setup`)
+  }
+  console.log(`[keycloak] building the extension ${extension.name} with Maven`)
+  // The same JDK that runs Keycloak; -B keeps progress bars and colours out of the captured output.
+  run('mvn', ['-B', '-q', 'package', `-Dcommons.buildDirectory=${outDir}`], {
+    cwd: extension.dir,
+    env: { ...process.env, JAVA_HOME: javaHome },
+  })
+  const jars = fs.readdirSync(outDir).filter((file) => file.endsWith('.jar'))
+  if (jars.length !== 1 || !jars[0]) throw new Error(`building ${extension.dir} left ${jars.length} jars in ${outDir}: ${jars.join(', ')}`)
+  return path.join(outDir, jars[0])
+}
+
+// ---------------------------------------------------------------- distribution
+
 /**
  * Returns the unpacked, prepared Keycloak home in the user cache, downloading
  * the distribution from Maven Central when the zip is missing.
  *
- * "Prepared" means the dev-profile Quarkus build has already run once, so that
- * `start-dev` finds nothing to rebuild and never writes into the shared folder.
+ * The home carries the providers of keycloak/extensions and is named after a
+ * hash of their sources: a start with unchanged sources reuses it as is, a
+ * change gets a new home and never disturbs a Keycloak still running from
+ * the old one. "Prepared" means the dev-profile Quarkus build has already run
+ * once with those providers, so that `start-dev` finds nothing to rebuild and
+ * never writes into the shared folder.
  */
 export async function ensureKeycloakDistribution(version = KEYCLOAK_VERSION): Promise<string> {
   const cacheDir = keycloakCacheDir()
-  const home = path.join(cacheDir, `keycloak-${version}`)
+  const extensions = listExtensions()
+  const providersHash = createHash('sha256')
+    .update(extensions.map((extension) => `${extension.name}:${extension.sourceHash}`).join('\n'))
+    .digest('hex')
+    .slice(0, 12)
+  const homeName = extensions.length > 0 ? `keycloak-${version}-${providersHash}` : `keycloak-${version}`
+  const home = path.join(cacheDir, homeName)
   const isReady = () => fs.existsSync(path.join(home, READY_MARKER))
-  if (isReady()) return home
-  await fsp.mkdir(cacheDir, { recursive: true })
-
-  await withLock(
-    path.join(cacheDir, `keycloak-${version}.lock`),
-    async () => {
-      if (isReady()) return
-      const javaHome = findJava21()
-      const zip = path.join(cacheDir, `keycloak-quarkus-dist-${version}.zip`)
-      if (!fs.existsSync(zip)) {
-        if (!commandExists('mvn')) {
-          throw new Error(`${zip} is missing and Maven (mvn) is not installed to fetch it from Maven Central`)
-        }
-        console.log(`[keycloak] downloading org.keycloak:keycloak-quarkus-dist:${version}:zip with Maven`)
-        run('mvn', [
-          '-q',
-          'dependency:copy',
-          `-Dartifact=org.keycloak:keycloak-quarkus-dist:${version}:zip`,
-          `-DoutputDirectory=${cacheDir}`,
-        ])
-      }
-      console.log(`[keycloak] unpacking ${zip}`)
-      await fsp.rm(home, { recursive: true, force: true })
-      unpack(zip, cacheDir, javaHome)
-      if (!fs.existsSync(path.join(home, 'bin', 'kc.sh'))) throw new Error(`${zip} did not unpack to ${home}`)
-      await prepareDevBuild(home, javaHome)
-      await fsp.writeFile(path.join(home, READY_MARKER), `${new Date().toISOString()}\n`)
-    },
-    isReady,
-  )
-  if (!isReady()) throw new Error(`Keycloak distribution at ${home} is not ready`)
+  if (!isReady()) {
+    await fsp.mkdir(cacheDir, { recursive: true })
+    await withLock(
+      path.join(cacheDir, `${homeName}.lock`),
+      async () => {
+        if (isReady()) return
+        await prepareDistribution({ cacheDir, version, home, extensions })
+      },
+      isReady,
+    )
+    if (!isReady()) throw new Error(`Keycloak distribution at ${home} is not ready`)
+  }
+  const now = new Date()
+  await fsp.writeFile(path.join(home, LAST_USED_MARKER), `${now.toISOString()}\n`)
+  await pruneStaleDistributions(cacheDir, version, homeName, now.getTime())
   return home
+}
+
+async function prepareDistribution(opts: { cacheDir: string; version: string; home: string; extensions: Extension[] }) {
+  const { cacheDir, version, home, extensions } = opts
+  const javaHome = findJava21()
+  const zip = path.join(cacheDir, `keycloak-quarkus-dist-${version}.zip`)
+  if (!fs.existsSync(zip)) {
+    if (!commandExists('mvn')) {
+      throw new Error(`${zip} is missing and Maven (mvn) is not installed to fetch it from Maven Central`)
+    }
+    console.log(`[keycloak] downloading org.keycloak:keycloak-quarkus-dist:${version}:zip with Maven`)
+    run('mvn', [
+      '-q',
+      'dependency:copy',
+      `-Dartifact=org.keycloak:keycloak-quarkus-dist:${version}:zip`,
+      `-DoutputDirectory=${cacheDir}`,
+    ])
+  }
+  // Unpacked and built beside the cache, moved into place whole: a killed run leaves only scratch behind.
+  const scratch = await fsp.mkdtemp(path.join(cacheDir, '.prepare-'))
+  try {
+    const jars = extensions.map((extension) => {
+      const outDir = path.join(scratch, 'build', extension.name)
+      fs.mkdirSync(outDir, { recursive: true })
+      return { name: extension.name, jar: buildExtension(extension, outDir, javaHome) }
+    })
+    console.log(`[keycloak] unpacking ${zip}`)
+    const unpacked = path.join(scratch, 'dist')
+    await fsp.mkdir(unpacked)
+    unpack(zip, unpacked, javaHome)
+    const distHome = path.join(unpacked, `keycloak-${version}`)
+    if (!fs.existsSync(path.join(distHome, 'bin', 'kc.sh'))) throw new Error(`${zip} did not unpack to keycloak-${version}/`)
+    for (const { name, jar } of jars) await fsp.copyFile(jar, path.join(distHome, 'providers', `${name}.jar`))
+    await fsp.rm(home, { recursive: true, force: true })
+    // Moved before the dev build: the throw-away home that build starts links to these folders by path.
+    await fsp.rename(distHome, home)
+    await prepareDevBuild(home, javaHome)
+    await fsp.writeFile(path.join(home, READY_MARKER), `${new Date().toISOString()}\n`)
+  } finally {
+    await fsp.rm(scratch, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Removes homes of this Keycloak version that no start has used for a day
+ * (each change of an extension leaves one behind, ~200 MB), and scratch
+ * folders of killed preparations.
+ */
+async function pruneStaleDistributions(cacheDir: string, version: string, keep: string, now: number): Promise<void> {
+  const homePattern = new RegExp(`^keycloak-${version.replace(/\./g, '\\.')}(-[0-9a-f]{12})?$`)
+  for (const entry of await fsp.readdir(cacheDir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name === keep) continue
+    const isHome = homePattern.test(entry.name)
+    if (!isHome && !entry.name.startsWith('.prepare-')) continue
+    const dir = path.join(cacheDir, entry.name)
+    const markers = isHome ? [LAST_USED_MARKER, READY_MARKER, '.'] : ['.']
+    let lastUsed = 0
+    for (const marker of markers) {
+      const stat = await fsp.stat(path.join(dir, marker)).catch(() => null)
+      if (stat) {
+        lastUsed = stat.mtimeMs
+        break
+      }
+    }
+    // A lock means someone is preparing that home right now.
+    if (now - lastUsed < STALE_AFTER_MS || fs.existsSync(path.join(cacheDir, `${entry.name}.lock`))) continue
+    console.log(`[keycloak] removing ${dir} (unused for a day)`)
+    await fsp.rm(dir, { recursive: true, force: true })
+  }
 }
 
 /** Runs the dev-profile re-augmentation once in a throw-away home; the server starts, then exits by itself. */

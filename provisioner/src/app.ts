@@ -45,7 +45,7 @@ export async function startProvisioner(env: Env, log: Logger): Promise<RunningPr
   const routes = new CaddyRoutes(env.CADDY_ADMIN_URL, env.CADDY_SERVER)
   await routes.ensureServer()
   const identity = new KeycloakIdentity(
-    new KeycloakInstanceClients({ keycloakUrl: env.KEYCLOAK_URL, realm: env.KEYCLOAK_REALM, clientId: 'commons-provisioner', clientSecret: env.PROVISIONER_CLIENT_SECRET }),
+    new KeycloakInstanceClients({ keycloakUrl: env.KEYCLOAK_URL, realm: env.KEYCLOAK_REALM, clientId: 'commons-provisioner', clientSecret: env.PROVISIONER_CLIENT_SECRET, owner: env.PROVISIONER_NAME }),
   )
   const platform = platformFrom(env)
   const controller = new Controller({

@@ -75,7 +75,7 @@ async function stopProcess(): Promise<void> {
 async function leftovers(instanceId: string) {
   const filters = { label: [`${LABEL.instance}=${instanceId}`] }
   const routes = new CaddyRoutes(stack.proxy.adminUrl)
-  const clients = new KeycloakInstanceClients({ keycloakUrl: env.KEYCLOAK_URL ?? '', realm: 'commons', clientId: 'commons-provisioner', clientSecret: env.PROVISIONER_CLIENT_SECRET ?? '' })
+  const clients = new KeycloakInstanceClients({ keycloakUrl: env.KEYCLOAK_URL ?? '', realm: 'commons', clientId: 'commons-provisioner', clientSecret: env.PROVISIONER_CLIENT_SECRET ?? '', owner: env.PROVISIONER_NAME })
   return {
     containers: (await stack.docker.listContainers({ all: true, filters })).map((c) => `${c.Names[0]}:${c.State}`),
     networks: (await stack.docker.listNetworks({ filters })).map((n) => n.Name),

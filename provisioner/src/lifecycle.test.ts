@@ -31,7 +31,7 @@ beforeAll(async () => {
   env = stack.env({ REMOVED_VOLUME_GRACE_DAYS: '0' })
   provisioner = await startProvisioner(env, createLogger(env.LOG_LEVEL))
   api = apiClient(provisioner.port, env.PROVISIONER_API_TOKEN)
-  clients = new KeycloakInstanceClients({ keycloakUrl: env.KEYCLOAK_URL, realm: 'commons', clientId: 'commons-provisioner', clientSecret: env.PROVISIONER_CLIENT_SECRET })
+  clients = new KeycloakInstanceClients({ keycloakUrl: env.KEYCLOAK_URL, realm: 'commons', clientId: 'commons-provisioner', clientSecret: env.PROVISIONER_CLIENT_SECRET, owner: env.PROVISIONER_NAME })
 }, 300_000)
 
 afterAll(async () => {

@@ -19,6 +19,8 @@ import { z } from 'zod'
 export const INSTANCE_ATTRIBUTE = 'commons.instance'
 /** Alias of the Keycloak organization whose members may sign in; read by the organization gate. */
 export const ORGANIZATION_ATTRIBUTE = 'commons.organization'
+/** Name of the provisioner that made the client: several provisioners (test runs) can share one realm. */
+export const PROVISIONER_ATTRIBUTE = 'commons.provisioner'
 /** The browser flow with the organization gate (keycloak/realm-commons.json). */
 export const TOOL_BROWSER_FLOW_ALIAS = 'commons tool browser'
 
@@ -124,13 +126,16 @@ export class KeycloakInstanceClients {
   readonly #realm: string
   readonly #clientId: string
   readonly #clientSecret: string
+  readonly #owner: string
   #token: { value: string; renewAt: number } | null = null
 
-  constructor(opts: { keycloakUrl: string; realm: string; clientId: string; clientSecret: string }) {
+  /** `owner`: the provisioner's name (PROVISIONER_NAME); it lists and touches only clients carrying it. */
+  constructor(opts: { keycloakUrl: string; realm: string; clientId: string; clientSecret: string; owner?: string }) {
     this.#keycloakUrl = opts.keycloakUrl.replace(/\/+$/, '')
     this.#realm = opts.realm
     this.#clientId = opts.clientId
     this.#clientSecret = opts.clientSecret
+    this.#owner = opts.owner ?? 'commons-provisioner'
   }
 
   /**
@@ -142,7 +147,7 @@ export class KeycloakInstanceClients {
     if (!parsed.success) {
       throw new KeycloakClientError('invalid_spec', `client ${spec.clientId}: ${z.prettifyError(parsed.error)}`)
     }
-    const desired = desiredRepresentation(spec, await this.#toolBrowserFlowId())
+    const desired = desiredRepresentation(spec, await this.#toolBrowserFlowId(), this.#owner)
     const existing = await this.#findClient(spec.clientId)
     if (!existing) {
       const response = await this.#call('POST', '/clients', desired, [409])
@@ -153,7 +158,7 @@ export class KeycloakInstanceClients {
     if (!current) {
       throw new KeycloakClientError('unexpected_response', `client ${spec.clientId}: create answered 409, yet no such client exists`)
     }
-    assertOwnedBy(current, spec.instanceId)
+    assertOwnedBy(current, spec.instanceId, this.#owner)
     if (differences(current, desired).length === 0) return
     // PUT changes only the fields it is given, so attributes Keycloak added itself survive.
     await this.#call('PUT', `/clients/${encodeURIComponent(current.id)}`, desired)
@@ -163,7 +168,7 @@ export class KeycloakInstanceClients {
   async deleteClient(clientId: string, instanceId: string): Promise<void> {
     const existing = await this.#findClient(clientId)
     if (!existing) return
-    assertOwnedBy(existing, instanceId)
+    assertOwnedBy(existing, instanceId, this.#owner)
     // 404: deleted by a concurrent pass after our look, which is the outcome we want.
     await this.#call('DELETE', `/clients/${encodeURIComponent(existing.id)}`, undefined, [404])
   }
@@ -175,7 +180,7 @@ export class KeycloakInstanceClients {
       const page = await this.#getClients(new URLSearchParams({ first: String(first), max: String(PAGE_SIZE) }))
       for (const client of page) {
         const instanceId = client.attributes?.[INSTANCE_ATTRIBUTE]
-        if (!instanceId) continue
+        if (!instanceId || ownerOf(client) !== this.#owner) continue
         owned.push({
           clientId: client.clientId,
           instanceId,
@@ -279,8 +284,16 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   return parsed.data
 }
 
-function assertOwnedBy(client: ClientRepresentation, instanceId: string): void {
+/** Clients made before the attribute existed belong to the default provisioner. */
+function ownerOf(client: ClientRepresentation): string {
+  return client.attributes?.[PROVISIONER_ATTRIBUTE] || 'commons-provisioner'
+}
+
+function assertOwnedBy(client: ClientRepresentation, instanceId: string, provisioner: string): void {
   const owner = client.attributes?.[INSTANCE_ATTRIBUTE]
+  if (owner && ownerOf(client) !== provisioner) {
+    throw new KeycloakClientError('not_owned', `client ${client.clientId} belongs to the provisioner ${ownerOf(client)}, not ${provisioner}`)
+  }
   if (owner === instanceId) return
   throw new KeycloakClientError(
     'not_owned',
@@ -295,7 +308,7 @@ type DesiredClient = Omit<ClientRepresentation, 'id'> & {
   authenticationFlowBindingOverrides: Record<string, string>
 }
 
-function desiredRepresentation(spec: InstanceClientSpec, browserFlowId: string): DesiredClient {
+function desiredRepresentation(spec: InstanceClientSpec, browserFlowId: string, provisioner: string): DesiredClient {
   return {
     clientId: spec.clientId,
     name: spec.name,
@@ -319,6 +332,7 @@ function desiredRepresentation(spec: InstanceClientSpec, browserFlowId: string):
     attributes: {
       [INSTANCE_ATTRIBUTE]: spec.instanceId,
       [ORGANIZATION_ATTRIBUTE]: spec.organizationAlias,
+      [PROVISIONER_ATTRIBUTE]: provisioner,
       'post.logout.redirect.uris': spec.postLogoutRedirectUris.join('##'),
       // PKCE stays optional: some tools send it, some cannot. Empty clears a value set by hand.
       'pkce.code.challenge.method': '',

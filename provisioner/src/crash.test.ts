@@ -41,7 +41,8 @@ afterAll(async () => {
 async function startProcess(crashAt?: string): Promise<void> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: provisionerDir,
-    env: { PATH: process.env.PATH ?? '', ...env, ...(crashAt ? { TEST_CRASH_AT: crashAt } : {}) },
+    // info: the "listening" line names the port.
+    env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'info', ...(crashAt ? { TEST_CRASH_AT: crashAt } : {}) },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   child = proc

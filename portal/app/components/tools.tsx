@@ -3,7 +3,7 @@ import { Form, Link } from '@remix-run/react'
 import type { ReactNode } from 'react'
 import type { z } from 'zod'
 import { FormErrors } from '~/components/field'
-import type { MessageKey } from '~/utils/i18n'
+import { isMessageKey, type MessageKey } from '~/utils/i18n'
 import { demandSchema, instanceActionSchema } from '~/utils/tool-forms'
 import { useT } from '~/utils/use-t'
 import { useZodForm } from '~/utils/use-zod-form'
@@ -42,8 +42,8 @@ export function ButtonForm<Schema extends z.ZodObject>(props: {
 export function PhaseBadge({ phase }: { phase: string | null }) {
   const t = useT()
   const key = `phase.${phase ?? 'waiting'}`
-  const known = ['waiting', 'provisioning', 'ready', 'failed', 'suspending', 'suspended', 'removing', 'removed'].includes(phase ?? 'waiting')
-  return <span className={`phase phase-${phase ?? 'waiting'}`}>{known ? t(key as MessageKey) : phase}</span>
+  // A phase this portal does not know yet is shown as the provisioner names it.
+  return <span className={`phase phase-${phase ?? 'waiting'}`}>{isMessageKey(key) ? t(key) : phase}</span>
 }
 
 /** "We want this too" for a tool we do not host: a toggle, one vote per person. */
@@ -94,7 +94,7 @@ export function InstanceActions({ slug, instance }: { slug: string; instance: In
       {instance.desiredState === 'SUSPENDED'
         ? button('resume', 'instance.resume', 'instance.resumeLabel')
         : button('suspend', 'instance.suspend', 'instance.suspendLabel')}
-      {instance.phase !== null ? button('restart', 'instance.restart', 'instance.restartLabel') : null}
+      {instance.phase !== null && instance.desiredState === 'RUNNING' ? button('restart', 'instance.restart', 'instance.restartLabel') : null}
       <Link to={`${action}#remove`} aria-label={t('instance.removeLinkLabel', { tool: instance.tool })}>
         {t('instance.removeLink')}
       </Link>

@@ -77,7 +77,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     logs,
     staff,
     isAdmin,
-    retentionDays: env().INSTANCE_DATA_RETENTION_DAYS,
+    retentionDays: env().REMOVED_VOLUME_GRACE_DAYS,
   }
 }
 
@@ -96,7 +96,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
       if (submission.status !== 'success') return data<ActionResult>({ remove: submission.reply() }, { status: 400 })
       const delivery = await setDesiredState(actor, organization, instance.id, 'REMOVED')
       if (delivery.outcome === 'refused') return data<ActionResult>({ error: t('provisioner.refused', { code: delivery.code }) }, { status: 502 })
-      const notice = t('instance.removed', { tool, days: env().INSTANCE_DATA_RETENTION_DAYS })
+      const notice = t('instance.removed', { tool, days: env().REMOVED_VOLUME_GRACE_DAYS })
       return data<ActionResult>({ notice: delivery.outcome === 'unavailable' ? `${notice} ${t('provisioner.savedForLater')}` : notice })
     }
     const submission = parseWithZod(formData, { schema: instanceActionSchema })

@@ -19,7 +19,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   } catch (error) {
     const text = (message: string, status: number) => new Response(`${message}\n`, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } })
     if (error instanceof ProvisionerUnavailable) return text(t('provisioner.unavailable'), 503)
-    if (error instanceof ProvisionerRefused) return text(t('provisioner.refused', { code: error.code }), error.status === 404 ? 404 : 502)
+    // 404 and 410: the instance has no data, or no more (deleted after the grace period).
+    if (error instanceof ProvisionerRefused && [404, 410].includes(error.status)) return text(t('instance.export.none'), error.status)
+    if (error instanceof ProvisionerRefused) return text(t('provisioner.refused', { code: error.code }), 502)
     throw error
   }
   await db().auditEntry.create({

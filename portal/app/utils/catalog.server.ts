@@ -24,7 +24,11 @@ export async function initCatalog(dir: string) {
 export function catalogRecipes(): readonly Recipe[] {
   const all = globalThis.__catalog
   if (!all) throw new Error('the catalog is not loaded: server/index.ts calls initCatalog() at start')
-  return env().CATALOG_SHOW_TEST_RECIPES ? all : all.filter((r) => !TEST_RECIPES.has(r.id))
+  return visibleRecipes(all, env().CATALOG_SHOW_TEST_RECIPES)
+}
+
+export function visibleRecipes(all: readonly Recipe[], showTestRecipes: boolean): readonly Recipe[] {
+  return showTestRecipes ? all : all.filter((r) => !TEST_RECIPES.has(r.id))
 }
 
 /** A visible recipe by id; hidden test recipes count as unknown. */

@@ -20,7 +20,7 @@ import { ProvisionerClient } from './provisioner.server'
  * provisioner is tested end to end elsewhere.
  */
 export async function contractStubProvisioner(options: { token?: string } = {}) {
-  const token = options.token ?? 'stub-token-0123456789abcdef'
+  const token = options.token ?? 'contract-stub-token-0123456789abcdef0123'
   const instances = new Map<string, InstanceView>()
   const events = new Map<string, InstanceEvent[]>()
   const streams = new Map<string, Set<http.ServerResponse>>()

@@ -29,6 +29,20 @@ describe('parseEnv', () => {
     expect(() => parseEnv({ ...valid, DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL: must be a postgresql:\/\/ URL/)
   })
 
+  it('reads the provisioner settings, and wants its token in production', () => {
+    const env = parseEnv(valid)
+    expect(env.PROVISIONER_URL).toBe('http://127.0.0.1:3001')
+    expect(env.REQUESTS_NEED_APPROVAL).toBe(true)
+    expect(env.CATALOG_SHOW_TEST_RECIPES).toBe(false)
+    expect(env.REMOVED_VOLUME_GRACE_DAYS).toBe(30)
+    expect(() => parseEnv({ ...valid, NODE_ENV: 'production' })).toThrow(/PROVISIONER_API_TOKEN: is required in production/)
+    expect(() => parseEnv({ ...valid, PROVISIONER_API_TOKEN: 'short' })).toThrow(/PROVISIONER_API_TOKEN: must be/)
+    const production = parseEnv({ ...valid, NODE_ENV: 'production', PROVISIONER_API_TOKEN: 'p'.repeat(64), PROVISIONER_URL: 'http://provisioner:3001/', REQUESTS_NEED_APPROVAL: 'false' })
+    expect(production.PROVISIONER_URL).toBe('http://provisioner:3001')
+    expect(production.REQUESTS_NEED_APPROVAL).toBe(false)
+    expect(() => parseEnv({ ...valid, CATALOG_SHOW_TEST_RECIPES: 'yes' })).toThrow(/CATALOG_SHOW_TEST_RECIPES/)
+  })
+
   it('refuses short client secrets', () => {
     expect(() => parseEnv({ ...valid, KEYCLOAK_CLIENT_SECRET: 'short' })).toThrow(/KEYCLOAK_CLIENT_SECRET/)
   })

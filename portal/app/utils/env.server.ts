@@ -30,13 +30,19 @@ export const envSchema = z.object({
     .url({ protocol: /^https?$/ })
     .transform((u) => u.replace(/\/$/, ''))
     .default('http://127.0.0.1:3001'),
-  PROVISIONER_API_TOKEN: z.string().min(16, 'must be the shared provisioner API token (16+ characters)').optional(),
+  // Required in production (see the refinement below); the same value as the provisioner's.
+  PROVISIONER_API_TOKEN: z.string().min(32, 'must be the provisioner’s API token, at least 32 characters (openssl rand -hex 32)').optional(),
   PROVISIONER_POLL_MS: z.coerce.number().int().min(200).default(5000),
-  // Must match the provisioner's grace period: the removal dialog promises it.
-  INSTANCE_DATA_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  // The provisioner's setting of the same name: the removal dialog promises this many days.
+  REMOVED_VOLUME_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   REQUESTS_NEED_APPROVAL: booleanish.default(true),
   CATALOG_DIR: z.string().min(1).optional(),
   CATALOG_SHOW_TEST_RECIPES: booleanish.default(false),
+}).superRefine((env, ctx) => {
+  // Without it the provisioner refuses every call; in development it may be left out.
+  if (env.NODE_ENV === 'production' && !env.PROVISIONER_API_TOKEN) {
+    ctx.addIssue({ code: 'custom', path: ['PROVISIONER_API_TOKEN'], message: 'is required in production: the provisioner’s API token (openssl rand -hex 32)' })
+  }
 })
 
 export type Env = z.infer<typeof envSchema>

@@ -141,6 +141,7 @@ export const toolsEn = {
   'phase.suspended': 'Paused',
   'phase.removing': 'Being removed',
   'phase.removed': 'Removed',
+  'phase.purged': 'Removed, data deleted',
 
   'instance.title': '{tool} for {org}',
   'instance.back': 'Back to {org}',
@@ -176,6 +177,7 @@ export const toolsEn = {
   'instance.export.title': 'Your data',
   'instance.export.help': 'A copy of all files and databases of {tool}, as one archive (.tar).',
   'instance.export.link': 'Download the data of {tool}',
+  'instance.export.none': 'There is no data of this tool to download (any more).',
   'instance.progress.title': 'Progress',
   'instance.progress.none': 'Nothing has happened yet.',
   'instance.progress.live': 'This list follows along live.',
@@ -402,6 +404,7 @@ export const toolsNl: Record<keyof typeof toolsEn, string> = {
   'phase.suspended': 'Gepauzeerd',
   'phase.removing': 'Wordt verwijderd',
   'phase.removed': 'Verwijderd',
+  'phase.purged': 'Verwijderd, gegevens gewist',
 
   'instance.title': '{tool} voor {org}',
   'instance.back': 'Terug naar {org}',
@@ -437,6 +440,7 @@ export const toolsNl: Record<keyof typeof toolsEn, string> = {
   'instance.export.title': 'Je gegevens',
   'instance.export.help': 'Een kopie van alle bestanden en databases van {tool}, als één archief (.tar).',
   'instance.export.link': 'De gegevens van {tool} downloaden',
+  'instance.export.none': 'Er zijn geen gegevens (meer) van deze tool om te downloaden.',
   'instance.progress.title': 'Voortgang',
   'instance.progress.none': 'Er is nog niets gebeurd.',
   'instance.progress.live': 'Deze lijst werkt zichzelf live bij.',

@@ -34,7 +34,7 @@ export async function refreshInstances(organizationId: string, client: Provision
 /** The organisation's tools (live, and removed ones whose data is still kept) and its open or recently refused requests. */
 export async function organisationTools(organization: Organization, lang: Language) {
   const reachable = await refreshInstances(organization.id)
-  const keptSince = new Date(Date.now() - env().INSTANCE_DATA_RETENTION_DAYS * 86400_000)
+  const keptSince = new Date(Date.now() - env().REMOVED_VOLUME_GRACE_DAYS * 86400_000)
   const instances = await db().instance.findMany({
     where: { organizationId: organization.id, OR: [{ removedAt: null }, { removedAt: { gt: keptSince } }] },
     orderBy: [{ removedAt: { sort: 'desc', nulls: 'first' } }, { createdAt: 'asc' }],

@@ -67,6 +67,8 @@ export async function startProvisionerStack(opts: {
       PROVISIONER_CLIENT_SECRET: opts.provisionerClientSecret,
       CADDY_ADMIN_URL: proxy.adminUrl,
       PROXY_CONTAINER: proxy.containerName,
+      // Images are built locally (scripts/images.ts); nothing is pulled from a registry.
+      PULL_IMAGES: 'false',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

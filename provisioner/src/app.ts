@@ -41,7 +41,7 @@ export async function startProvisioner(env: Env, log: Logger): Promise<RunningPr
   const applied = await migrate(pool, env.DATABASE_SCHEMA)
   if (applied.length > 0) log.info('database migrated', { applied })
   const store = new InstanceStore(pool, new SecretBox(env.SECRETS_KEY))
-  const driver = new LocalDockerDriver(new Docker({ socketPath: env.DOCKER_SOCKET }), env.PROXY_CONTAINER, env.PROVISIONER_NAME)
+  const driver = new LocalDockerDriver(new Docker({ socketPath: env.DOCKER_SOCKET }), env.PROXY_CONTAINER, env.PROVISIONER_NAME, env.PULL_IMAGES)
   const routes = new CaddyRoutes(env.CADDY_ADMIN_URL, env.CADDY_SERVER)
   await routes.ensureServer()
   const identity = new KeycloakIdentity(

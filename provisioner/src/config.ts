@@ -35,6 +35,8 @@ const envSchema = z.object({
   KEYCLOAK_REALM: z.string().min(1).default('commons'),
   PROVISIONER_CLIENT_SECRET: z.string().min(1),
   DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+  /** Pull missing images from their registry; `false` where none is reachable (local runs, tests). */
+  PULL_IMAGES: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** http://host:2019, or unix:/path/admin.sock when the admin API listens on a socket. */
   CADDY_ADMIN_URL: z.string().regex(/^(https?:\/\/\S+|unix:\/\S+)$/, 'must be an http:// URL or unix:/path/to/admin.sock'),
   /** The Caddy server (apps.http.servers.<name>) the routes go in; made if missing. */

@@ -112,6 +112,7 @@ try {
     PROVISIONER_CLIENT_SECRET: secrets.provisioner,
     CADDY_ADMIN_URL: proxy.adminUrl,
     PROXY_CONTAINER: proxy.containerName,
+    PULL_IMAGES: 'false',
     REMOVED_VOLUME_GRACE_DAYS: '0',
     // The sweep would start passes for the 334 instances of part 2: keep it out of the measurement.
     RESYNC_MS: String(24 * 3600_000),

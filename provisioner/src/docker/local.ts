@@ -29,6 +29,7 @@ export class LocalDockerDriver implements ContainerDriver {
     readonly docker: Docker,
     readonly proxyContainer: string,
     readonly owner: string,
+    readonly pullImages = true,
   ) {}
 
   private get managedFilter() {
@@ -124,6 +125,7 @@ export class LocalDockerDriver implements ContainerDriver {
     } catch (error) {
       if (!isNotFound(error)) throw error
     }
+    if (!this.pullImages) throw new ImageUnavailableError(image, new Error('pulling is switched off (PULL_IMAGES=false)'))
     try {
       const stream = await this.docker.pull(image)
       await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())))

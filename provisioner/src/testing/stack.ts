@@ -60,6 +60,8 @@ export async function testStack(slot: number): Promise<TestStack> {
       PROVISIONER_CLIENT_SECRET: required("PROVISIONER_CLIENT_SECRET"),
       CADDY_ADMIN_URL: proxy.adminUrl,
       PROXY_CONTAINER: proxy.containerName,
+    // No registry is reachable here: a missing image fails at once instead of asking the internet.
+    PULL_IMAGES: 'false',
       RETRY_BUDGET: "3",
       RETRY_BASE_MS: "200",
       RETRY_MAX_MS: "1000",

@@ -217,7 +217,7 @@ export function createApi(deps: ApiDeps): http.Server {
     for (const e of pending) write(e)
   }
 
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent) {
         res.destroy()
@@ -229,6 +229,11 @@ export function createApi(deps: ApiDeps): http.Server {
       send(res, 500, { error: { code: 'internal', message: 'the provisioner hit an unexpected error; see its log' } })
     })
   })
+  // Longer than any client's idle keep-alive (undici: 4 s, nginx/Caddy: 60 s),
+  // so the server never closes a socket a client is about to reuse (ECONNRESET).
+  server.keepAliveTimeout = 65_000
+  server.headersTimeout = 66_000
+  return server
 }
 
 export async function listen(server: http.Server, port: number, host: string): Promise<number> {

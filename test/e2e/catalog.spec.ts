@@ -185,6 +185,9 @@ test('an organisation admin requests a tool; an operator rejects with a reason, 
     await expect(admin.page.getByText('The tool service is not reachable right now, so the state shown may be out of date.')).toBeVisible()
     // The live list notices by itself (EventSource through the portal's relay).
     await expect(admin.page.getByText('Live updates paused: the tool service is not reachable right now.')).toBeVisible()
+  } else {
+    // The provisioner's steps arrive, in plain words, through the portal's relay.
+    await expect(admin.page.getByRole('cell', { name: /^Creating the private network/ }).first()).toBeVisible({ timeout: 30_000 })
   }
   // Removal needs the box ticked, and says how long the data is kept.
   await expect(admin.page.getByText(/The data is kept for \d+ days/)).toBeVisible()
@@ -196,7 +199,19 @@ test('an organisation admin requests a tool; an operator rejects with a reason, 
   await expect(admin.page.getByText(`${orgName} already has Loomio.`)).toBeVisible()
   const again = await admin.page.request.post('/catalog/loomio', { form: { intent: 'request', organization: orgSlug }, headers: { Origin: origin } })
   expect(again.status()).toBe(409)
+  // An operator's decision needs a reason: the server says so too (400), whatever the browser checked.
+  const noReason = await operator.page.request.post('/operator/requests', { form: { intent: 'reject', requestId: 'x', reason: ' ' }, headers: { Origin: origin } })
+  expect(noReason.status()).toBe(400)
   await operator.context.close()
+
+  // Removed for good, once confirmed; the quota is free again.
+  await admin.page.goto(instanceUrl)
+  await admin.page.getByLabel(`Yes, remove Loomio for ${orgName}`).check()
+  await admin.page.getByRole('button', { name: 'Remove Loomio' }).click()
+  await expect(admin.page.getByRole('status').first()).toContainText(/Loomio is being removed\. Its data is kept for \d+ days\./)
+  await expect(admin.page.getByRole('button', { name: 'Remove Loomio' })).toHaveCount(0)
+  await admin.page.goto('/catalog/loomio')
+  await expect(admin.page.getByRole('button', { name: `Request for ${orgName}` })).toBeVisible()
   await admin.context.close()
 
   // Someone outside the organisation finds nothing, not even the event stream; a member may not request.

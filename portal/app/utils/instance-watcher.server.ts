@@ -1,7 +1,7 @@
 import type { Instance } from '~/generated/prisma/client'
 import { db } from './db.server'
 import { env } from './env.server'
-import { deliverDesiredState, desiredForProvisioner, recordObservation, recordSyncFailure } from './instances.server'
+import { deliverDesiredState, desiredForProvisioner, recordObservation, recordSyncFailure, trackedInstances } from './instances.server'
 import { logger } from './logger.server'
 import { provisioner, ProvisionerUnavailable, type InstanceView, type ProvisionerClient } from './provisioner.server'
 
@@ -42,10 +42,7 @@ export class InstanceWatcher {
 
   /** One round over every instance the provisioner may still have to act on. */
   async pass() {
-    const tracked = await db().instance.findMany({
-      where: { OR: [{ phase: null }, { phase: { not: 'removed' } }] },
-      orderBy: { createdAt: 'asc' },
-    })
+    const tracked = await db().instance.findMany({ where: trackedInstances, orderBy: { createdAt: 'asc' } })
     const byOrganization = new Map<string, Instance[]>()
     for (const i of tracked) byOrganization.set(i.organizationId, [...(byOrganization.get(i.organizationId) ?? []), i])
     for (const [organizationId, instances] of byOrganization) {

@@ -19,6 +19,12 @@ import { stepLabel } from './steps'
 
 type Tx = Prisma.TransactionClient
 
+/** Phases after which the provisioner has nothing more to do for an instance. */
+const FINAL_PHASES = ['removed', 'purged']
+
+/** Instances the provisioner may still have to act on: not taken on yet, or not finished. */
+export const trackedInstances = { OR: [{ phase: null }, { phase: { notIn: FINAL_PHASES } }] } satisfies Prisma.InstanceWhereInput
+
 /** A refusal about an instance the person can act on; `key` is the message shown to them. */
 export class InstanceError extends Error {
   constructor(
@@ -105,19 +111,19 @@ export async function recordSyncFailure(instanceIds: string[], error: unknown): 
   } else if (error instanceof ProvisionerRefused) {
     message = `refused: ${error.code}: ${error.message}`
     result = { outcome: 'refused', code: error.code }
-    logger.warn({ err: error, instanceIds }, 'the provisioner refused the desired state')
   } else if (error instanceof ProvisionerProtocolError) {
     message = error.message
     result = { outcome: 'refused', code: 'protocol' }
-    logger.error({ err: error, instanceIds }, 'the provisioner answered outside the contract')
   } else {
     throw error
   }
   const text = message.slice(0, 500)
-  await db().instance.updateMany({
+  const { count } = await db().instance.updateMany({
     where: { id: { in: instanceIds }, OR: [{ lastSyncError: null }, { lastSyncError: { not: text } }] },
     data: { lastSyncError: text },
   })
+  // The watcher retries every few seconds: say it in the log when it is new, not on every try.
+  if (count > 0 && result.outcome === 'refused') logger.warn({ err: error, instanceIds }, 'the provisioner refused the desired state')
   return result
 }
 

@@ -2,8 +2,9 @@ import type { Organization } from '~/generated/prisma/client'
 import { db } from './db.server'
 import { env } from './env.server'
 import type { Language } from './i18n'
-import { recordObservation, toolName } from './instances.server'
-import { provisioner, ProvisionerUnavailable, type ProvisionerClient } from './provisioner.server'
+import { recordObservation, toolName, trackedInstances } from './instances.server'
+import { logger } from './logger.server'
+import { provisioner, ProvisionerProtocolError, ProvisionerRefused, ProvisionerUnavailable, type ProvisionerClient } from './provisioner.server'
 import { quotaUsage } from './requests.server'
 
 /**
@@ -14,7 +15,7 @@ import { quotaUsage } from './requests.server'
  */
 export async function refreshInstances(organizationId: string, client: ProvisionerClient = provisioner()): Promise<boolean> {
   const tracked = await db().instance.findMany({
-    where: { organizationId, OR: [{ phase: null }, { phase: { not: 'removed' } }] },
+    where: { organizationId, ...trackedInstances },
     select: { id: true },
   })
   if (tracked.length === 0) return true
@@ -27,6 +28,11 @@ export async function refreshInstances(organizationId: string, client: Provision
     return true
   } catch (error) {
     if (error instanceof ProvisionerUnavailable) return false
+    // A wrong token or a contract mismatch is for the operators to fix; the page still shows what is stored.
+    if (error instanceof ProvisionerRefused || error instanceof ProvisionerProtocolError) {
+      logger.error({ err: error, organizationId }, 'could not read the instances from the provisioner')
+      return false
+    }
     throw error
   }
 }

@@ -5,7 +5,6 @@ import { initCatalog } from './catalog.server'
 import { contractStubProvisioner, unreachableProvisioner } from './contract-stub-provisioner.testing'
 import { db, disconnectDb } from './db.server'
 import { outbox } from './email.server'
-import { env } from './env.server'
 import { InstanceWatcher } from './instance-watcher.server'
 import { setDesiredState } from './instances.server'
 import type { ProvisionerClient } from './provisioner.server'
@@ -91,12 +90,6 @@ describe('requesting a tool: refusals change nothing', () => {
   it('refuses a tool the catalog does not have', async () => {
     const { org, admin } = await organisation()
     await expectRefusal(() => requestTool({ actor: admin, organization: org, recipeId: 'no-such-tool' }), { key: 'request.error.unknownTool', status: 404 })
-  })
-
-  it('refuses the test recipes unless CATALOG_SHOW_TEST_RECIPES is on', async ({ skip }) => {
-    if (env().CATALOG_SHOW_TEST_RECIPES) skip()
-    const { org, admin } = await organisation()
-    await expectRefusal(() => requestTool({ actor: admin, organization: org, recipeId: 'hello' }), { key: 'request.error.unknownTool' })
   })
 
   it('refuses a tool we do not host, and says to vote for it', async () => {

@@ -1,0 +1,86 @@
+import http from 'node:http'
+import { expect, test } from '@playwright/test'
+import { nextMail, newSignedInPage, portalConsoleErrors, trackConsoleErrors } from './support'
+
+// The heart of the product, end to end with the real provisioner that
+// test/run.ts starts (Docker engine, locally built images, Caddy container):
+// an organisation admin requests a tool, an operator approves, the admin
+// watches the steps arrive live and opens the tool through the proxy.
+
+const unique = Date.now().toString(36)
+const orgName = `Zonnecoop ${unique}`
+const orgSlug = `zonnecoop-${unique}`
+const tool = 'Hello (test recipe)'
+
+/** Status of a GET through the proxy (Node does not resolve *.localhost, so the Host header names the tool). */
+function statusThroughProxy(url: string): Promise<number> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/', headers: { Host: hostname }, agent: false }, (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+test.beforeEach(({ context }) => trackConsoleErrors(context))
+test.afterEach(() => {
+  const errors = portalConsoleErrors.splice(0)
+  expect(errors, 'console errors on portal pages').toEqual([])
+})
+
+test('an organisation admin requests a tool, watches it being set up, and opens it through the proxy', async ({ browser }) => {
+  test.skip(!process.env.PROVISIONER_URL, 'needs the provisioner that test/run.ts starts for the end-to-end tests')
+  test.setTimeout(180_000)
+  const admin = await newSignedInPage(browser, 'admin@demo.commons.local')
+  const { page } = admin
+  await page.goto('/organisations/new')
+  await page.getByLabel('Name', { exact: true }).fill(orgName)
+  await page.getByLabel('Short name for web addresses').fill(orgSlug)
+  await page.getByLabel('What the organisation does').fill('Solar panels on neighbourhood roofs.')
+  await page.getByLabel('Sector').selectOption('energy')
+  await page.getByLabel('City').fill('Zwolle')
+  await page.getByRole('button', { name: 'Create organisation' }).click()
+  await expect(page).toHaveURL(`/organisations/${orgSlug}`)
+
+  await page.goto('/catalog/hello')
+  await page.getByRole('button', { name: `Request for ${orgName}` }).click()
+  await expect(page.getByRole('status')).toContainText('Request sent.')
+
+  const operator = await newSignedInPage(browser, 'operator@demo.commons.local')
+  await operator.page.goto('/operator/requests')
+  await operator.page.getByRole('button', { name: `Approve ${tool} for ${orgName}` }).click()
+  await expect(operator.page.getByRole('status')).toContainText('Approved')
+  await operator.context.close()
+
+  await page.goto(`/organisations/${orgSlug}`)
+  await page.getByRole('region', { name: 'Tools' }).getByRole('link', { name: `Details of ${tool}` }).click()
+  await expect(page.getByRole('heading', { level: 1, name: `${tool} for ${orgName}` })).toBeVisible()
+
+  // The steps arrive live, in plain words, while the page stays open.
+  await expect(page.getByRole('cell', { name: /^Creating the private network/ }).first()).toBeVisible({ timeout: 60_000 })
+  const address = page.getByRole('link', { name: new RegExp(`^http://hello-${orgSlug}\\.localhost:\\d+$`) })
+  await expect(address).toBeVisible({ timeout: 120_000 })
+
+  // Opened through the reverse proxy: the tool greets the organisation.
+  const href = await address.getAttribute('href')
+  expect(href).toBeTruthy()
+  const tab = await admin.context.newPage()
+  await tab.goto(href ?? '')
+  await expect(tab.getByText(orgName)).toBeVisible()
+  await tab.close()
+
+  // And the admin hears about it by mail.
+  const mail = await nextMail('admin@demo.commons.local', new RegExp(`is ready for ${orgName}$`))
+  expect(mail.text).toContain(href ?? '')
+
+  // Removing it takes the tool offline at once.
+  expect(await statusThroughProxy(href ?? '')).toBe(200)
+  await page.getByLabel(`Yes, remove ${tool} for ${orgName}`).check()
+  await page.getByRole('button', { name: `Remove ${tool}` }).click()
+  await expect(page.getByRole('status').first()).toBeVisible()
+  await expect.poll(() => statusThroughProxy(href ?? ''), { timeout: 60_000 }).not.toBe(200)
+  await admin.context.close()
+})

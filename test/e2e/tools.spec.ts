@@ -72,8 +72,8 @@ test('an organisation admin requests a tool, watches it being set up, and opens 
   await expect(tab.getByText(orgName)).toBeVisible()
   await tab.close()
 
-  // And the admin hears about it by mail.
-  const mail = await nextMail('admin@demo.commons.local', new RegExp(`is ready for ${orgName}$`))
+  // And the admin hears about it by mail, in the language stored for them.
+  const mail = await nextMail('admin@demo.commons.local', new RegExp(`(is ready for|staat klaar voor) ${orgName}$`))
   expect(mail.text).toContain(href ?? '')
 
   // Removing it takes the tool offline at once.

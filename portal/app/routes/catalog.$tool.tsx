@@ -142,7 +142,7 @@ export default function ToolPage() {
         </section>
         <section className="panel" aria-labelledby="values-title">
           <h2 id="values-title">{t('tool.values')}</h2>
-          <dl>
+          <dl className="stacked">
             <dt>{t('catalog.licence')}</dt>
             <dd>{tool.values.licence}</dd>
             <dt>{t('catalog.governance')}</dt>
@@ -158,7 +158,7 @@ export default function ToolPage() {
         {tool.needs ? (
           <section className="panel" aria-labelledby="needs-title">
             <h2 id="needs-title">{t('tool.needs')}</h2>
-            <dl>
+            <dl className="stacked">
               <dt>{t('tool.minMemory')}</dt>
               <dd>{t(tool.needs.memory.unit === 'GB' ? 'tool.gigabytes' : 'tool.megabytes', { n: tool.needs.memory.n })}</dd>
               <dt>{t('tool.smtp')}</dt>

@@ -80,7 +80,7 @@ try {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     CATALOG_SHOW_TEST_RECIPES: 'true',
     ...(provisioner
-      ? { PROVISIONER_URL: provisioner.url, PROVISIONER_API_TOKEN: provisioner.apiToken, TEST_TOOLS_ORIGIN: provisioner.instanceOrigin('{host}') }
+      ? { PROVISIONER_URL: provisioner.url, PROVISIONER_API_TOKEN: provisioner.apiToken, REMOVED_VOLUME_GRACE_DAYS: '0' }
       : {}),
   }
   const unit = only === 'e2e' ? 0 : await run('npx', ['vitest', 'run', ...filters], env)

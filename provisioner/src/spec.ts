@@ -9,6 +9,7 @@ import {
   type RenderValues,
   type Service,
 } from '@commons/catalog'
+import type { InstanceClientSpec } from './keycloak/instance-clients.ts'
 
 // From one instance's desired state and its recipe to the concrete things the
 // executors make: Docker names and labels, rendered env and config files, the
@@ -87,16 +88,8 @@ export type HookSpec = {
 
 export type RouteSpec = { id: string; hosts: string[]; upstreams: { pathPrefixes?: string[]; dial: string }[] }
 
-export type ClientSpec = {
-  clientId: string
-  instanceId: string
-  organizationAlias: string
-  name: string
-  rootUrl: string
-  redirectUris: string[]
-  postLogoutRedirectUris: string[]
-  webOrigins: string[]
-}
+/** The instance's OIDC client, without its secret (that comes from the store). */
+export type ClientSpec = Omit<InstanceClientSpec, 'secret'>
 
 export type InstanceSpec = {
   id: string

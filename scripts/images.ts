@@ -25,6 +25,18 @@ export const images = {
   trioApi: 'commons-test/trio-api:1.0',
   trioWeb: 'commons-test/trio-web:1.0',
   caddy: 'commons/caddy:2.6.2',
+  // Contract stand-ins, NOT the tools: tiny busybox images that honour what the
+  // core recipes expect of the official images (ports, required env, health
+  // checks, the commands their hooks run) and record what they received.
+  // Tagged with the official image's name and tag. See docs/containers.md.
+  contractPostgres: 'commons-contract/postgres:17.6-alpine',
+  contractRedis: 'commons-contract/redis:7.4.5-alpine',
+  contractNextcloud: 'commons-contract/nextcloud:31.0.9-apache',
+  contractSynapse: 'commons-contract/synapse:v1.138.0',
+  contractElementWeb: 'commons-contract/element-web:v1.11.112',
+  contractLoomio: 'commons-contract/loomio:v3.0.11',
+  contractLoomioChannels: 'commons-contract/loomio_channel_server:v1.0.0',
+  contractDiscourse: 'commons-contract/discourse:3.4.7',
 } as const
 export type LocalImage = keyof typeof images
 
@@ -53,6 +65,14 @@ const specs: Record<LocalImage, ImageSpec> = {
   trioApi: { base: 'busybox', context: () => folder('trio/api') },
   trioWeb: { base: 'busybox', context: () => [...folder('trio/web'), dir('rootfs/srv/web')] },
   caddy: { context: caddyContext },
+  contractPostgres: { base: 'busybox', context: () => contract('postgres') },
+  contractRedis: { base: 'busybox', context: () => contract('redis') },
+  contractNextcloud: { base: 'busybox', context: () => contract('nextcloud') },
+  contractSynapse: { base: 'busybox', context: () => contract('synapse') },
+  contractElementWeb: { base: 'busybox', context: () => contract('element-web') },
+  contractLoomio: { base: 'busybox', context: () => contract('loomio') },
+  contractLoomioChannels: { base: 'busybox', context: () => contract('loomio-channels') },
+  contractDiscourse: { base: 'busybox', context: () => contract('discourse') },
 }
 
 export type ImageResult = { key: LocalImage; name: string; id: string; built: boolean; seconds: number }
@@ -177,6 +197,11 @@ function folder(name: string): Entry[] {
   }
   walk(base)
   return entries
+}
+
+/** A contract stand-in: images/contract-<name>/ plus the shell helpers all of them share. */
+function contract(name: string): Entry[] {
+  return [...folder(`contract-${name}`), ...folder('contract-common')]
 }
 
 function dir(p: string, mode = 0o755): Entry {

@@ -1,0 +1,1 @@
+<?php // stand-in: the contract image's `php -f` records the call.

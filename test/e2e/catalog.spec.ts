@@ -37,7 +37,7 @@ async function createOrganisation(page: Page) {
 
 test('browse the catalog by category, search it, and read what a tool is for', async ({ browser }) => {
   const { context, page } = await newSignedInPage(browser, 'member@demo.commons.local')
-  await page.getByRole('link', { name: 'Tool catalog' }).click()
+  await page.getByRole('link', { name: 'Tool catalog', exact: true }).click()
   await expect(page.getByRole('heading', { level: 1, name: 'Tool catalog' })).toBeVisible()
   await expect(page.getByRole('heading', { level: 2, name: 'Deciding together' })).toBeVisible()
   await expect(page.getByRole('heading', { level: 2, name: 'Documents and files' })).toBeVisible()
@@ -84,7 +84,7 @@ test('browse the catalog by category, search it, and read what a tool is for', a
   await expect(page.getByRole('link', { name: 'Loomio' })).toBeVisible()
   await page.getByLabel('Taal').selectOption('en')
   await page.getByRole('button', { name: 'Taal wijzigen' }).click()
-  await expect(page.getByRole('link', { name: 'Tool catalog' })).toBeVisible()
+  await expect(page.getByRole('link', { name: 'Tool catalog', exact: true })).toBeVisible()
 
   expect((await page.goto('/catalog/no-such-tool'))?.status()).toBe(404)
   await context.close()

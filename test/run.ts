@@ -9,6 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startDatabaseAndKeycloak } from '../scripts/local-stack.ts'
+import { ensureDockerEngine } from '../scripts/docker-engine.ts'
 import { startProvisionerStack } from '../scripts/provisioner-stack.ts'
 import { localSecrets } from '../scripts/secrets.ts'
 import { startSmtpCapture } from './support/smtp-capture.ts'
@@ -41,6 +42,9 @@ try {
   process.env.EMBEDDED_POSTGRES_DIR = path.join(runDir, 'postgres')
   process.env.EMBEDDED_POSTGRES_PORT = String(ports.postgres)
   delete process.env.DATABASE_URL
+  // The provisioner's tests drive a real Docker engine; one we start here is stopped at the end.
+  const engine = await ensureDockerEngine({ log: console.log })
+  stops.push(engine.stop)
   const { database, keycloak } = await startDatabaseAndKeycloak({ dataDir: runDir, keycloakPort: ports.keycloak, portalUrl, secrets, stops })
 
   const mailDir = path.join(runDir, 'mail')

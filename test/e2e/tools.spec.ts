@@ -72,6 +72,25 @@ test('an organisation admin requests a tool, watches it being set up, and opens 
   await expect(tab.getByText(orgName)).toBeVisible()
   await tab.close()
 
+  // Single sign-on to the tool, in the browser: Keycloak lets the organisation's
+  // admin through to the tool's callback with a code, and refuses a member of
+  // another organisation on its own page (the tool never hears of them).
+  const instanceId = new URL(page.url()).pathname.split('/').at(-1) ?? ''
+  const keycloak = process.env.KEYCLOAK_URL ?? ''
+  const authorize = (state: string) =>
+    `${keycloak}/realms/commons/protocol/openid-connect/auth?` +
+    new URLSearchParams({ client_id: `instance-${instanceId}`, redirect_uri: `${href}/callback`, response_type: 'code', scope: 'openid', state })
+  const toTool = await admin.context.newPage()
+  const callback = toTool.waitForRequest((req) => req.url().startsWith(`${href}/callback`))
+  await toTool.goto(authorize('member'))
+  expect(new URL((await callback).url()).searchParams.get('code')).toBeTruthy()
+  await toTool.close()
+  const outsider = await newSignedInPage(browser, 'member@demo.commons.local')
+  await outsider.page.goto(authorize('outsider'))
+  await expect(outsider.page.getByText('You are not a member of the organisation that owns this tool. Ask its admin to invite you.')).toBeVisible()
+  expect(outsider.page.url()).not.toContain('code=')
+  await outsider.context.close()
+
   // And the admin hears about it by mail, in the language stored for them.
   const mail = await nextMail('admin@demo.commons.local', new RegExp(`(is ready for|staat klaar voor) ${orgName}$`))
   expect(mail.text).toContain(href ?? '')

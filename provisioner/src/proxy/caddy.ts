@@ -126,7 +126,9 @@ export class CaddyRoutes {
     const headers: http.OutgoingHttpHeaders = payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}
     const where = 'socketPath' in this.target ? { socketPath: this.target.socketPath, headers: { ...headers, Host: adminHost } } : { ...this.target, headers }
     return new Promise((resolve, reject) => {
-      const req = http.request({ ...where, method, path, timeout: 30_000 }, (res) => {
+      // A fresh connection per call: Caddy closes idle ones after every config
+      // change, and a reused one then fails with EPIPE/ECONNRESET.
+      const req = http.request({ ...where, method, path, timeout: 30_000, agent: false }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (chunk: Buffer) => chunks.push(chunk))
         res.once('error', (error) => reject(new CaddyAdminError(method, path, undefined, error.message, { cause: error })))

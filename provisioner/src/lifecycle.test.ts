@@ -136,6 +136,10 @@ describe('a hello instance from request to purge', () => {
     await api.put(id, { organization: org, recipe: 'hello', adminEmail: 'anouk@groene-bakkerij.example', state: 'running' })
     await waitFor(async () => (await api.get(id)).phase === 'ready', 'ready again')
     expect((await getThroughProxy(stack.proxy.httpPort, host)).status).toBe(200)
+    // Health was proven again before the route came back.
+    const resumed = (await api.events(id)).map((e) => `${e.step}:${e.status}`)
+    const sinceResume = resumed.slice(resumed.lastIndexOf('suspended:succeeded'))
+    expect(sinceResume.filter((s) => s.endsWith(':succeeded'))).toEqual(['suspended:succeeded', 'container:web:succeeded', 'health:web:succeeded', 'route:succeeded', 'ready:succeeded'])
     // The post-install hook ran once, not again on resume.
     expect((await api.events(id)).filter((e) => e.step === 'hook:mark-installed' && e.status === 'succeeded')).toHaveLength(1)
   }, 120_000)

@@ -33,6 +33,13 @@ beforeAll(async () => {
   member = await demoUser('member@demo.commons.local')
 })
 afterAll(async () => {
+  // What these tests made goes again, here and in Keycloak: later tests (and
+  // the end-to-end ones) must not find the demo people admin of test coops.
+  const made = await db().organization.findMany({ where: { slug: { endsWith: `-${unique}` } } })
+  for (const org of made) {
+    if (org.keycloakOrganizationId) await keycloakAdmin().deleteOrganization(org.keycloakOrganizationId)
+  }
+  await db().organization.deleteMany({ where: { id: { in: made.map((o) => o.id) } } })
   await outbox.stop()
   await disconnectDb()
 })

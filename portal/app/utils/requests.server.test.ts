@@ -77,6 +77,11 @@ beforeAll(async () => {
   operator = await person('operator')
 })
 afterAll(async () => {
+  // The organisations and people made here go again (their requests and instances cascade).
+  const mine = { organization: { slug: { startsWith: `req-${unique}-` } } }
+  await db().instance.deleteMany({ where: mine })
+  await db().organization.deleteMany({ where: { slug: { startsWith: `req-${unique}-` } } })
+  await db().user.deleteMany({ where: { email: { endsWith: '@requests.test', contains: unique } } })
   await stub.stop()
   await outbox.stop()
   await disconnectDb()

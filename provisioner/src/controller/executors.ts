@@ -59,6 +59,8 @@ const executors: { [K in Step['kind']]: Executor<K> } = {
     const spec = serviceSpec(ctx, step.service)
     try {
       const id = await ctx.driver.ensureContainer(spec, ctx.spec.network)
+      // Started again (or anew): its health must be proven again before the route goes up.
+      ctx.healthy.delete(spec.name)
       return `container ${spec.name} (${id.slice(0, 12)}) is running`
     } catch (error) {
       if (error instanceof ImageUnavailableError) {
@@ -119,7 +121,9 @@ const executors: { [K in Step['kind']]: Executor<K> } = {
     await ctx.store.markRestartDone(ctx.row.id, upTo)
   },
   stop: async (ctx, step) => {
-    await ctx.driver.stopContainer(serviceSpec(ctx, step.service).name, ctx.row.id)
+    const name = serviceSpec(ctx, step.service).name
+    await ctx.driver.stopContainer(name, ctx.row.id)
+    ctx.healthy.delete(name)
   },
   suspended: async (ctx) => {
     await ctx.store.setPhase(ctx.row.id, 'suspended')

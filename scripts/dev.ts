@@ -28,9 +28,16 @@ const portalUrl = `http://127.0.0.1:${PORTAL_PORT}`
 
 const secrets = localSecrets(path.join(dataDir, 'dev-secrets.json'))
 const stops: (() => Promise<void>)[] = []
-async function stopAll(code: number) {
-  for (const stop of stops.reverse()) await stop().catch(() => {})
-  process.exit(code)
+let stopping: Promise<void> | undefined
+/** Stops everything once, last started first (Ctrl-C and the portal's exit may both ask). */
+function stopAll(code: number): Promise<void> {
+  stopping ??= (async () => {
+    for (const stop of [...stops].reverse()) {
+      await stop().catch((error: unknown) => console.error(`stopping failed: ${error instanceof Error ? error.message : String(error)}`))
+    }
+    process.exit(code)
+  })()
+  return stopping
 }
 process.on('SIGINT', () => void stopAll(0))
 process.on('SIGTERM', () => void stopAll(0))

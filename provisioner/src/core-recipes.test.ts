@@ -19,7 +19,6 @@ import { startProvisioner, type RunningProvisioner } from './app.ts'
 import type { Env } from './config.ts'
 import { KeycloakInstanceClients } from './keycloak/instance-clients.ts'
 import { createLogger } from './log.ts'
-import { LABEL } from './spec.ts'
 import { apiClient, getThroughProxy, testStack, waitFor, type TestStack } from './testing/stack.ts'
 
 const tools = ['nextcloud', 'matrix', 'loomio', 'discourse'] as const
@@ -82,14 +81,6 @@ afterAll(async () => {
   rmSync(catalogDir, { recursive: true, force: true })
 }, 180_000)
 
-async function objectsOf(id: string) {
-  const filters = { label: [`${LABEL.instance}=${id}`] }
-  return [
-    ...(await stack.docker.listContainers({ all: true, filters })).map((c) => c.Names[0]),
-    ...(await stack.docker.listNetworks({ filters })).map((n) => n.Name),
-    ...((await stack.docker.listVolumes({ filters })).Volumes ?? []).map((v) => v.Name),
-  ]
-}
 
 /** Runs argv in a container (as `docker exec` does); returns exit code and output. */
 async function execIn(container: string, argv: string[], user?: string): Promise<{ exitCode: number; output: string }> {
@@ -312,7 +303,7 @@ describe('the core recipes with contract stand-ins', () => {
     for (const tool of tools) expect((await api.call('DELETE', `/instances/${idOf(tool)}`)).status).toBe(202)
     await Promise.all(tools.map((tool) => waitFor(async () => (await api.get(idOf(tool))).phase === 'purged', `${tool} purged`, 120_000)))
     for (const tool of tools) {
-      expect(await objectsOf(idOf(tool)), tool).toEqual([])
+      expect(await stack.objectsOf(idOf(tool)), tool).toEqual([])
       expect((await getThroughProxy(stack.proxy.httpPort, hostOf(tool))).status, tool).toBe(404)
     }
     const all = await clients.listInstanceClients()

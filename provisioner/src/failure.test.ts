@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startProvisioner, type RunningProvisioner } from './app.ts'
 import type { Env } from './config.ts'
 import { createLogger } from './log.ts'
-import { LABEL } from './spec.ts'
 import { apiClient, testStack, waitFor, type TestStack } from './testing/stack.ts'
 
 let stack: TestStack
@@ -54,14 +53,6 @@ afterAll(async () => {
   rmSync(catalogDir, { recursive: true, force: true })
 }, 60_000)
 
-async function objectsOf(id: string) {
-  const filters = { label: [`${LABEL.instance}=${id}`] }
-  return [
-    ...(await stack.docker.listContainers({ all: true, filters })).map((c) => c.Names[0]),
-    ...(await stack.docker.listNetworks({ filters })).map((n) => n.Name),
-    ...((await stack.docker.listVolumes({ filters })).Volumes ?? []).map((v) => v.Name),
-  ]
-}
 
 describe('a step that keeps failing', () => {
   it.each([
@@ -90,6 +81,6 @@ describe('a step that keeps failing', () => {
 
     expect((await api.call('DELETE', `/instances/${id}`)).status).toBe(202)
     await waitFor(async () => (await api.get(id)).phase === 'purged', `${id} purged`, 60_000)
-    expect(await objectsOf(id)).toEqual([])
+    expect(await stack.objectsOf(id)).toEqual([])
   }, 180_000)
 })

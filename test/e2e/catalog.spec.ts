@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test'
-import { newSignedInPage, portalConsoleErrors, trackConsoleErrors } from './support'
+import { createOrganisation, newSignedInPage, portalConsoleErrors, trackConsoleErrors } from './support'
 
 // The catalog and tool requests, in the browser against the production build.
 // The provisioner is whatever PROVISIONER_URL points at; where nothing
@@ -22,17 +22,6 @@ async function demandCount(page: Page) {
   const text = await page.locator('.demand p').first().innerText()
   if (text.startsWith('Nobody')) return 0
   return Number(/(\d+) (?:person|people)/.exec(text)?.[1] ?? NaN)
-}
-
-async function createOrganisation(page: Page) {
-  await page.goto('/organisations/new')
-  await page.getByLabel('Name', { exact: true }).fill(orgName)
-  await page.getByLabel('Short name for web addresses').fill(orgSlug)
-  await page.getByLabel('What the organisation does').fill('Neighbourhood energy cooperative.')
-  await page.getByLabel('Sector').selectOption('energy')
-  await page.getByLabel('City').fill('Arnhem')
-  await page.getByRole('button', { name: 'Create organisation' }).click()
-  await expect(page).toHaveURL(`/organisations/${orgSlug}`)
 }
 
 test('browse the catalog by category, search it, and read what a tool is for', async ({ browser }) => {
@@ -127,7 +116,7 @@ test('“We want this too” counts once per person and can be taken back; opera
 
 test('an organisation admin requests a tool; an operator rejects with a reason, then approves the next request', async ({ browser }) => {
   const admin = await newSignedInPage(browser, 'admin@demo.commons.local')
-  await createOrganisation(admin.page)
+  await createOrganisation(admin.page, { name: orgName, slug: orgSlug, description: 'Neighbourhood energy cooperative.', city: 'Arnhem' })
   await expect(admin.page.getByText(`${orgName} has no tools yet.`)).toBeVisible()
   await admin.page.getByRole('link', { name: 'Browse the tool catalog' }).click()
   await admin.page.getByRole('link', { name: 'Loomio' }).click()

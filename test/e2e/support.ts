@@ -73,3 +73,15 @@ export async function masterAdminToken() {
   expect(res.ok, 'master admin login').toBe(true)
   return ((await res.json()) as { access_token: string }).access_token
 }
+
+/** Creates an organisation through the form, as its admin would; ends on its page. */
+export async function createOrganisation(page: Page, org: { name: string; slug: string; description: string; city: string }) {
+  await page.goto('/organisations/new')
+  await page.getByLabel('Name', { exact: true }).fill(org.name)
+  await page.getByLabel('Short name for web addresses').fill(org.slug)
+  await page.getByLabel('What the organisation does').fill(org.description)
+  await page.getByLabel('Sector').selectOption('energy')
+  await page.getByLabel('City').fill(org.city)
+  await page.getByRole('button', { name: 'Create organisation' }).click()
+  await expect(page).toHaveURL(`/organisations/${org.slug}`)
+}

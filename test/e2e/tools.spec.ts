@@ -1,6 +1,6 @@
 import http from 'node:http'
 import { expect, test } from '@playwright/test'
-import { nextMail, newSignedInPage, portalConsoleErrors, trackConsoleErrors } from './support'
+import { createOrganisation, nextMail, newSignedInPage, portalConsoleErrors, trackConsoleErrors } from './support'
 
 // The heart of the product, end to end with the real provisioner that
 // test/run.ts starts (Docker engine, locally built images, Caddy container):
@@ -36,14 +36,7 @@ test('an organisation admin requests a tool, watches it being set up, and opens 
   test.setTimeout(180_000)
   const admin = await newSignedInPage(browser, 'admin@demo.commons.local')
   const { page } = admin
-  await page.goto('/organisations/new')
-  await page.getByLabel('Name', { exact: true }).fill(orgName)
-  await page.getByLabel('Short name for web addresses').fill(orgSlug)
-  await page.getByLabel('What the organisation does').fill('Solar panels on neighbourhood roofs.')
-  await page.getByLabel('Sector').selectOption('energy')
-  await page.getByLabel('City').fill('Zwolle')
-  await page.getByRole('button', { name: 'Create organisation' }).click()
-  await expect(page).toHaveURL(`/organisations/${orgSlug}`)
+  await createOrganisation(page, { name: orgName, slug: orgSlug, description: 'Solar panels on neighbourhood roofs.', city: 'Zwolle' })
 
   await page.goto('/catalog/hello')
   await page.getByRole('button', { name: `Request for ${orgName}` }).click()

@@ -12,6 +12,7 @@ import { getTranslator } from '~/utils/i18n.server'
 import { demandSummary, needsApproval, quotaUsage, requestTool, RequestError } from '~/utils/requests.server'
 import { toolRequestSchema } from '~/utils/tool-forms'
 import { useT } from '~/utils/use-t'
+import { ActionNotice } from '~/components/action-notice'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? `${data.tool.name} · Commons Portal` : 'Commons Portal' }]
 
@@ -114,16 +115,7 @@ export default function ToolPage() {
       </p>
       <h1>{tool.name}</h1>
       <p className="lead">{tool.summary}</p>
-      {result?.notice ? (
-        <div className="notice" role="status">
-          {result.notice}
-        </div>
-      ) : null}
-      {result?.error ? (
-        <div className="notice error" role="alert">
-          {result.error}
-        </div>
-      ) : null}
+      <ActionNotice result={result} />
       <div className="grid">
         <section className="panel" aria-labelledby="purpose-title">
           <h2 id="purpose-title">{t('tool.purpose')}</h2>

@@ -8,6 +8,7 @@ import { demandAction } from '~/utils/demand-action.server'
 import { getTranslator } from '~/utils/i18n.server'
 import { demandSummary } from '~/utils/requests.server'
 import { useT } from '~/utils/use-t'
+import { ActionNotice } from '~/components/action-notice'
 
 export const meta: MetaFunction = () => [{ title: 'Catalog · Commons Portal' }]
 
@@ -59,16 +60,7 @@ export default function Catalog() {
     <>
       <h1>{t('catalog.title')}</h1>
       <p className="lead">{t('catalog.intro')}</p>
-      {result?.notice ? (
-        <div className="notice" role="status">
-          {result.notice}
-        </div>
-      ) : null}
-      {result?.error ? (
-        <div className="notice error" role="alert">
-          {result.error}
-        </div>
-      ) : null}
+      <ActionNotice result={result} />
       <Form method="get" role="search" className="panel search">
         <div className="field">
           <label htmlFor="catalog-q">{t('catalog.search.label')}</label>

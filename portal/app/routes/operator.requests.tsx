@@ -15,6 +15,7 @@ import { approveRequest, demandSummary, quotaUsage, rejectRequest, RequestError,
 import { approveSchema, policySchema, rejectSchema } from '~/utils/tool-forms'
 import { useLanguage, useT } from '~/utils/use-t'
 import { useZodForm } from '~/utils/use-zod-form'
+import { ActionNotice } from '~/components/action-notice'
 
 export const meta: MetaFunction = () => [{ title: 'Tool requests · Commons Portal' }]
 
@@ -123,16 +124,7 @@ export default function OperatorRequests() {
   return (
     <>
       <h1>{t('operator.title')}</h1>
-      {result?.notice ? (
-        <div className="notice" role="status">
-          {result.notice}
-        </div>
-      ) : null}
-      {result?.error ? (
-        <div className="notice error" role="alert">
-          {result.error}
-        </div>
-      ) : null}
+      <ActionNotice result={result} />
       <section className="panel" aria-labelledby="pending-title">
         <h2 id="pending-title">{t('operator.pending.title')}</h2>
         {pending.length === 0 ? <p>{t('operator.pending.none')}</p> : null}

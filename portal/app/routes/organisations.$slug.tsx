@@ -23,6 +23,7 @@ import { cancelRequest, RequestError, setInstanceQuota } from '~/utils/requests.
 import { cancelRequestSchema, QUOTA_MAX, quotaSchema } from '~/utils/tool-forms'
 import { useLanguage, useT } from '~/utils/use-t'
 import { useZodForm } from '~/utils/use-zod-form'
+import { ActionNotice } from '~/components/action-notice'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? `${data.organization.name} · Commons Portal` : 'Commons Portal' }]
 
@@ -262,16 +263,7 @@ export default function OrganisationPage() {
   return (
     <>
       <h1>{organization.name}</h1>
-      {result?.notice ? (
-        <div className="notice" role="status">
-          {result.notice}
-        </div>
-      ) : null}
-      {result?.error ? (
-        <div className="notice error" role="alert">
-          {result.error}
-        </div>
-      ) : null}
+      <ActionNotice result={result} />
       {!isMember ? <p className="notice">{t('org.staffView')}</p> : null}
       <div className="grid">
         <section className="panel" aria-labelledby="about-title">

@@ -25,6 +25,7 @@ import { stepLabel } from '~/utils/steps'
 import { instanceActionSchema, removeInstanceSchema } from '~/utils/tool-forms'
 import { useLanguage, useT } from '~/utils/use-t'
 import { useZodForm } from '~/utils/use-zod-form'
+import { ActionNotice } from '~/components/action-notice'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? `${data.instance.tool} · ${data.organization.name} · Commons Portal` : 'Commons Portal' }]
 
@@ -230,16 +231,7 @@ export default function InstancePage() {
         <Link to={`/organisations/${organization.slug}`}>{t('instance.back', { org: organization.name })}</Link>
       </p>
       <h1>{t('instance.title', { tool: instance.tool, org: organization.name })}</h1>
-      {result?.notice ? (
-        <div className="notice" role="status">
-          {result.notice}
-        </div>
-      ) : null}
-      {result?.error ? (
-        <div className="notice error" role="alert">
-          {result.error}
-        </div>
-      ) : null}
+      <ActionNotice result={result} />
       {!reachable ? (
         <p className="notice error" role="status">
           {t('instance.unavailable')}

@@ -139,6 +139,7 @@ CREATE TABLE "InboundMail" (
     "id" TEXT NOT NULL,
     "messageId" TEXT NOT NULL,
     "fromDomain" TEXT NOT NULL,
+    "fromHash" TEXT NOT NULL,
     "outcome" TEXT NOT NULL,
     "ticketId" TEXT,
     "receivedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -236,6 +237,9 @@ CREATE UNIQUE INDEX "InboundMail_messageId_key" ON "InboundMail"("messageId");
 
 -- CreateIndex
 CREATE INDEX "InboundMail_receivedAt_idx" ON "InboundMail"("receivedAt");
+
+-- CreateIndex
+CREATE INDEX "InboundMail_fromHash_receivedAt_idx" ON "InboundMail"("fromHash", "receivedAt");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "CannedReply_title_language_key" ON "CannedReply"("title", "language");

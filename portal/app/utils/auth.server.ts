@@ -120,17 +120,18 @@ export async function finishLogin(request: Request) {
   }
   const claims = idTokenClaims.parse(tokens.claims())
   const name = claims.name ?? ([claims.given_name, claims.family_name].filter(Boolean).join(' ') || claims.email)
+  const realmRoles = (claims.roles ?? []).filter((r): r is RealmRole => (REALM_ROLES as readonly string[]).includes(r))
   const user = await db().user.upsert({
     where: { keycloakId: claims.sub },
-    create: { keycloakId: claims.sub, email: claims.email.toLowerCase(), name, locale: claims.locale },
-    update: { email: claims.email.toLowerCase(), name, lastSeenAt: new Date() },
+    create: { keycloakId: claims.sub, email: claims.email.toLowerCase(), name, locale: claims.locale, realmRoles },
+    update: { email: claims.email.toLowerCase(), name, lastSeenAt: new Date(), realmRoles },
   })
   const firstMembership = await db().membership.findFirst({ where: { userId: user.id }, orderBy: { createdAt: 'asc' } })
   const session = await createSession({
     userId: user.id,
     keycloakSessionId: claims.sid ?? null,
     idToken: tokens.id_token ?? '',
-    realmRoles: (claims.roles ?? []).filter((r): r is RealmRole => (REALM_ROLES as readonly string[]).includes(r)),
+    realmRoles,
     activeOrganizationId: firstMembership?.organizationId ?? null,
   })
   logger.info({ userId: user.id }, 'signed in')

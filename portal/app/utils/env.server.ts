@@ -38,6 +38,29 @@ export const envSchema = z.object({
   REQUESTS_NEED_APPROVAL: booleanish.default(true),
   CATALOG_DIR: z.string().min(1).optional(),
   CATALOG_SHOW_TEST_RECIPES: booleanish.default(false),
+  // Helpdesk (docs/helpdesk.md)
+  HELPDESK_ADDRESS: z.email('must be the support mail address, for example support@example.org').default('support@localhost'),
+  // The portal's own SMTP listener for mail to HELPDESK_ADDRESS; off when unset (a relay forwards to it in production).
+  HELPDESK_SMTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  HELPDESK_SMTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HELPDESK_MAIL_MAX_MB: z.coerce.number().int().min(1).max(100).default(25),
+  // An unknown sender gets a polite answer; with this, a guest ticket too.
+  HELPDESK_GUEST_TICKETS: booleanish.default(false),
+  HELPDESK_TIMEZONE: z.string().min(1).default('Europe/Amsterdam'),
+  HELPDESK_BUSINESS_HOURS: z.string().min(1).default('mon-fri 09:00-17:00'),
+  // Extra closed days (YYYY-MM-DD, comma-separated) besides the Dutch public holidays.
+  HELPDESK_CLOSED_DATES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((d) => d.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be dates like 2026-12-24, separated by commas'))),
+  HELPDESK_SLA_WARN_MINUTES: z.coerce.number().int().min(0).max(24 * 60).default(60),
+  HELPDESK_AUTO_CLOSE_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  // Closed tickets are deleted for good after this many days (AVG/GDPR: keep no longer than needed).
+  HELPDESK_RETENTION_DAYS: z.coerce.number().int().min(30).max(3650).default(730),
+  HELPDESK_POLL_MS: z.coerce.number().int().min(200).default(60_000),
+  ATTACHMENTS_DIR: z.string().min(1).optional(),
+  ATTACHMENT_MAX_MB: z.coerce.number().int().min(1).max(100).default(10),
 }).superRefine((env, ctx) => {
   // Without it the provisioner refuses every call; in development it may be left out.
   if (env.NODE_ENV === 'production' && !env.PROVISIONER_API_TOKEN) {

@@ -14,6 +14,9 @@ CREATE TYPE "TicketChannel" AS ENUM ('WEB', 'EMAIL', 'SYSTEM');
 CREATE TYPE "TicketMessageKind" AS ENUM ('PUBLIC', 'INTERNAL');
 
 -- AlterTable
+ALTER TABLE "User" ADD COLUMN     "realmRoles" TEXT[] DEFAULT ARRAY[]::TEXT[];
+
+-- AlterTable
 ALTER TABLE "OutboxMail" ADD COLUMN     "headers" JSONB,
 ADD COLUMN     "replyTo" TEXT;
 

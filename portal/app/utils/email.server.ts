@@ -9,6 +9,11 @@ export interface OutgoingMail {
   subject: string
   text: string
   html?: string
+  /** Set in advance when replies must be matched to this mail (helpdesk threading). */
+  messageId?: string
+  replyTo?: string
+  /** In-Reply-To, References, Auto-Submitted and the like. */
+  headers?: Record<string, string>
 }
 
 type Tx = Prisma.TransactionClient
@@ -43,6 +48,9 @@ interface ClaimedMail {
   text: string
   html: string | null
   attempts: number
+  messageId: string | null
+  replyTo: string | null
+  headers: Record<string, string> | null
 }
 
 class OutboxWorker {
@@ -92,7 +100,7 @@ class OutboxWorker {
           WHERE status = 'PENDING' AND "nextAttemptAt" <= now()
             AND ("lockedUntil" IS NULL OR "lockedUntil" < now())
           ORDER BY "createdAt" LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
-        RETURNING id, "to", subject, text, html, attempts`
+        RETURNING id, "to", subject, text, html, attempts, "messageId", "replyTo", headers`
       if (claimed.length === 0) return
       for (const mail of claimed) await this.send(mail)
     }
@@ -107,10 +115,13 @@ class OutboxWorker {
         subject: mail.subject,
         text: mail.text,
         html: mail.html ?? undefined,
+        messageId: mail.messageId ?? undefined,
+        replyTo: mail.replyTo ?? undefined,
+        headers: mail.headers ?? undefined,
       })
       await db().outboxMail.update({
         where: { id: mail.id },
-        data: { status: 'SENT', attempts, sentAt: new Date(), messageId: info.messageId, lockedUntil: null, lastError: null },
+        data: { status: 'SENT', attempts, sentAt: new Date(), messageId: mail.messageId ?? info.messageId, lockedUntil: null, lastError: null },
       })
       logger.info({ mailId: mail.id, attempts }, 'mail sent')
     } catch (error) {

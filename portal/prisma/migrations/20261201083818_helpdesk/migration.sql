@@ -301,10 +301,10 @@ ALTER TABLE "CannedReply" ADD CONSTRAINT "CannedReply_createdById_fkey" FOREIGN 
 -- AddForeignKey
 ALTER TABLE "SavedTicketView" ADD CONSTRAINT "SavedTicketView_ownerId_fkey" FOREIGN KEY ("ownerId") REFERENCES "User"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
--- Full-text search over a ticket's subject and messages ('simple': Dutch and English alike, no stemming).
+-- Full-text search over the subject and messages of a ticket, with the simple configuration: Dutch and English alike, no stemming.
 CREATE INDEX "Ticket_searchText_fts_idx" ON "Ticket" USING GIN (to_tsvector('simple', "searchText"));
 
--- SLA targets in business minutes (first response / resolution); operators may change them.
+-- SLA targets in business minutes (first response, resolution), which operators may change.
 INSERT INTO "SlaPolicy" ("priority", "firstResponseMinutes", "resolutionMinutes", "updatedAt") VALUES
   ('URGENT', 60, 480, CURRENT_TIMESTAMP),
   ('HIGH', 240, 1440, CURRENT_TIMESTAMP),

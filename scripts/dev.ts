@@ -21,6 +21,8 @@ const PORTAL_PORT = Number(process.env.PORT ?? 3000)
 const KEYCLOAK_PORT = Number(process.env.KEYCLOAK_PORT ?? 8180)
 const MAIL_WEB_PORT = 1080
 const MAIL_SMTP_PORT = 1025
+// The portal's own listener for mail to the support address.
+const HELPDESK_SMTP_PORT = 2526
 const PROVISIONER_PORT = 3001
 const TOOLS_PORT = 8088
 // One host name for the portal and Keycloak, so the session-check frame is same-site.
@@ -89,6 +91,8 @@ try {
     KEYCLOAK_ADMIN_CLIENT_SECRET: secrets.portalAdmin,
     SMTP_URL: `smtp://127.0.0.1:${MAIL_SMTP_PORT}`,
     MAIL_FROM: 'Commons Portal (dev) <portal@commons.local>',
+    HELPDESK_ADDRESS: 'support@commons.local',
+    HELPDESK_SMTP_PORT: String(HELPDESK_SMTP_PORT),
   }
 
   const { PrismaClient } = await import('../portal/app/generated/prisma/client.ts')
@@ -119,6 +123,7 @@ try {
     '',
     `  Portal:        ${portalUrl}`,
     `  Mail catcher:  http://127.0.0.1:${MAIL_WEB_PORT}  (every mail the portal sends lands here)`,
+    `  Helpdesk mail: smtp://127.0.0.1:${HELPDESK_SMTP_PORT}  (mail to support@commons.local: replies thread into tickets)`,
     provisioner
       ? `  Tools:         http://<tool>-<organisation>.localhost:${TOOLS_PORT}  (log: .data/provisioner.log)`
       : '  Tools:         not available (the provisioner could not start; see above)',

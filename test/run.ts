@@ -21,7 +21,7 @@ const runDir = path.join(root, '.data', offset ? `test-run-${offset}` : 'test-ru
 rmSync(runDir, { recursive: true, force: true })
 mkdirSync(runDir, { recursive: true })
 
-const ports = { postgres: 5434 + offset, keycloak: 8280 + offset, portal: 3100 + offset, smtp: 2525 + offset, provisioner: 3200 + offset, tools: 18000 + offset }
+const ports = { postgres: 5434 + offset, keycloak: 8280 + offset, portal: 3100 + offset, smtp: 2525 + offset, provisioner: 3200 + offset, tools: 18000 + offset, helpdeskSmtp: 2626 + offset }
 const portalUrl = `http://127.0.0.1:${ports.portal}`
 const secrets = localSecrets(path.join(runDir, 'secrets.json'))
 const stops: (() => Promise<void>)[] = []
@@ -81,6 +81,10 @@ try {
     TEST_KEYCLOAK_MASTER_PASSWORD: secrets.keycloakAdminPassword,
     SMTP_URL: `smtp://127.0.0.1:${ports.smtp}`,
     TEST_MAIL_DIR: mailDir,
+    // The portal's listener for mail to the support address (the end-to-end tests answer its mail there).
+    HELPDESK_ADDRESS: 'support@commons.test',
+    HELPDESK_SMTP_PORT: String(ports.helpdeskSmtp),
+    ATTACHMENTS_DIR: path.join(runDir, 'attachments'),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     CATALOG_SHOW_TEST_RECIPES: 'true',
     ...(provisioner

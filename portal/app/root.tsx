@@ -14,6 +14,7 @@ import {
   useRouteLoaderData,
 } from '@remix-run/react'
 import stylesUrl from '~/styles/app.css?url'
+import helpdeskStylesUrl from '~/styles/helpdesk.css?url'
 import { SessionWatch } from '~/components/session-watch'
 import { hasRole } from '~/utils/auth.server'
 import { env } from '~/utils/env.server'
@@ -26,6 +27,7 @@ import { useT } from '~/utils/use-t'
 
 export const links: LinksFunction = () => [
   { rel: 'stylesheet', href: stylesUrl },
+  { rel: 'stylesheet', href: helpdeskStylesUrl },
   { rel: 'icon', href: '/favicon.svg', type: 'image/svg+xml' },
 ]
 
@@ -95,6 +97,16 @@ function Header() {
             {user ? (
               <li>
                 <Link to="/catalog">{t('nav.catalog')}</Link>
+              </li>
+            ) : null}
+            {user ? (
+              <li>
+                <Link to="/tickets">{t('nav.support')}</Link>
+              </li>
+            ) : null}
+            {user && (user.isOperator || user.isAgent) ? (
+              <li>
+                <Link to="/helpdesk">{t('nav.helpdesk')}</Link>
               </li>
             ) : null}
             {user && (user.isOperator || user.isAgent) ? (

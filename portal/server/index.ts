@@ -49,6 +49,9 @@ try {
 const { outbox } = await import('../app/utils/email.server.ts')
 const { instanceWatcher } = await import('../app/utils/instance-watcher.server.ts')
 const { deleteExpiredSessions } = await import('../app/utils/session.server.ts')
+const { helpdeskScheduler } = await import('../app/utils/helpdesk/scheduler.server.ts')
+const { startInboundSmtp } = await import('../app/utils/helpdesk/inbound-smtp.server.ts')
+const { isSupportAddress, receiveInboundMail } = await import('../app/utils/helpdesk/inbound.server.ts')
 const { disconnectDb } = await import('../app/utils/db.server.ts')
 
 const app = express()
@@ -97,6 +100,22 @@ app.all(
 
 outbox.start()
 instanceWatcher.start()
+helpdeskScheduler.start()
+// Mail to the support address, from a relay (production) or straight from senders.
+const inboundSmtp =
+  config.HELPDESK_SMTP_PORT === undefined
+    ? undefined
+    : await startInboundSmtp({
+        host: config.HELPDESK_SMTP_HOST,
+        port: config.HELPDESK_SMTP_PORT,
+        acceptRecipient: isSupportAddress,
+        maxBytes: config.HELPDESK_MAIL_MAX_MB * 1024 * 1024,
+        onMail: async (raw, envelope) => {
+          await receiveInboundMail(raw, envelope)
+        },
+        log: logger,
+      })
+if (inboundSmtp) logger.info({ listen: `${config.HELPDESK_SMTP_HOST}:${inboundSmtp.port}`, address: config.HELPDESK_ADDRESS }, 'helpdesk mail listener ready')
 const sweeper = setInterval(() => void deleteExpiredSessions().catch((e: unknown) => logger.error({ err: e }, 'session sweep failed')), 15 * 60_000)
 
 const server = app.listen(config.PORT, config.HOST, () => {
@@ -110,6 +129,8 @@ async function shutdown(signal: string) {
   logger.info({ signal }, 'shutting down')
   clearInterval(sweeper)
   await new Promise<void>((resolve) => server.close(() => resolve()))
+  await inboundSmtp?.stop()
+  await helpdeskScheduler.stop()
   await outbox.stop()
   await instanceWatcher.stop()
   await viteServer?.close()

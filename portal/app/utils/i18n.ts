@@ -1,3 +1,6 @@
+import { helpdeskPrivacyEn, helpdeskPrivacyNl } from './i18n-helpdesk-privacy'
+import { helpdeskEn, helpdeskNl } from './i18n-helpdesk'
+import { helpdeskQueueEn, helpdeskQueueNl } from './i18n-helpdesk-queue'
 import { toolsEn, toolsNl } from './i18n-tools'
 
 /**
@@ -134,6 +137,9 @@ const en = {
   'login.error.unavailable': 'The sign-in service is not reachable right now. Please try again in a minute.',
   'login.tryAgain': 'Sign in again',
   ...toolsEn,
+  ...helpdeskEn,
+  ...helpdeskPrivacyEn,
+  ...helpdeskQueueEn,
 } as const
 
 export type MessageKey = keyof typeof en
@@ -268,6 +274,9 @@ const nl: Record<MessageKey, string> = {
   'login.error.unavailable': 'De inlogdienst is nu niet bereikbaar. Probeer het over een minuut opnieuw.',
   'login.tryAgain': 'Opnieuw inloggen',
   ...toolsNl,
+  ...helpdeskNl,
+  ...helpdeskPrivacyNl,
+  ...helpdeskQueueNl,
 }
 
 export const LANGUAGES = ['nl', 'en'] as const

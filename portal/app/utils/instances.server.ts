@@ -15,6 +15,7 @@ import {
   type InstanceView,
   type ProvisionerClient,
 } from './provisioner.server'
+import { openFailureTicket } from './helpdesk/failure-ticket.server'
 import { stepLabel } from './steps'
 
 type Tx = Prisma.TransactionClient
@@ -165,6 +166,7 @@ export async function recordObservation(instanceId: string, view: InstanceView |
     }
     if (view.phase === 'failed') {
       await mailAdmins(tx, before, 'failed', { failure: view.failure })
+      await openFailureTicket(tx, before, view.failure)
     }
   })
 }

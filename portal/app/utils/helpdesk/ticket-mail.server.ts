@@ -148,12 +148,17 @@ export async function mailInboundRefusal(
   original: { subject: string; messageId: string },
   vars: Record<string, string> = {},
 ) {
-  const t = translator(lang)
+  const all = { address: env().HELPDESK_ADDRESS, portal: env().PORTAL_URL, ...vars }
+  // A stranger's language is unknown: they get both, theirs most likely first.
+  const text =
+    kind === 'unknown-sender'
+      ? [translator('nl')(`helpdesk.mail.refused.${kind}`, all), '— English —', translator('en')(`helpdesk.mail.refused.${kind}`, all)].join('\n\n')
+      : translator(lang)(`helpdesk.mail.refused.${kind}`, all)
   await enqueueMail(
     {
       to,
       subject: `Re: ${original.subject}`.slice(0, 250),
-      text: t(`helpdesk.mail.refused.${kind}`, { address: env().HELPDESK_ADDRESS, portal: env().PORTAL_URL, ...vars }),
+      text,
       messageId: `<refusal.${randomUUID()}@${mailDomain()}>`,
       replyTo: env().HELPDESK_ADDRESS,
       headers: { 'In-Reply-To': original.messageId, References: original.messageId, 'Auto-Submitted': 'auto-replied', [LOOP_HEADER]: mailDomain(), 'X-Auto-Response-Suppress': 'All' },

@@ -10,9 +10,7 @@ import { shiftForPause, slaDueDates, transition, type TicketEvent as StateEvent 
 
 type Tx = Prisma.TransactionClient
 
-export const PRIORITIES = ['LOW', 'NORMAL', 'HIGH', 'URGENT'] as const satisfies readonly TicketPriority[]
-export const CATEGORIES = ['QUESTION', 'TOOL_PROBLEM', 'ACCESS', 'CHANGE', 'PRIVACY', 'OTHER'] as const satisfies readonly TicketCategory[]
-export const STATUSES = ['NEW', 'OPEN', 'PENDING', 'RESOLVED', 'CLOSED'] as const satisfies readonly TicketStatus[]
+export { CATEGORIES, PRIORITIES, STATUSES } from './ticket-forms'
 
 /** The search index keeps this much of a ticket's text; the rest stays readable, just not searchable. */
 const SEARCH_TEXT_MAX = 100_000

@@ -1,0 +1,58 @@
+import type { Instance, Prisma } from '~/generated/prisma/client'
+import type { InstanceView } from '../provisioner.server'
+import { stepLabel } from '../steps'
+import { translator, type Language } from '../i18n'
+import { toolName } from '../instances.server'
+import { createTicket, SYSTEM } from './tickets.server'
+
+type Tx = Prisma.TransactionClient
+
+/**
+ * When the provisioner gives up on an instance, the helpdesk hears of it
+ * before the organisation has to call: a ticket for the organisation, on the
+ * hosting queue, with the instance, the failed step and the error, requested
+ * by the admin who asked for the tool (so they follow it by mail). One
+ * ticket per failure: a failure while the last one is still open adds a note
+ * instead of a second ticket.
+ */
+export async function openFailureTicket(tx: Tx, instance: Instance, failure: InstanceView['failure']) {
+  const request = instance.requestId ? await tx.toolRequest.findUnique({ where: { id: instance.requestId }, include: { requestedBy: true } }) : null
+  const admin =
+    request?.requestedBy ??
+    (await tx.membership.findFirst({ where: { organizationId: instance.organizationId, role: 'ADMIN' }, include: { user: true }, orderBy: { createdAt: 'asc' } }))?.user ??
+    null
+  const lang: Language = admin?.locale === 'en' ? 'en' : 'nl'
+  const t = translator(lang)
+  const step = failure ? stepLabel(failure.step, t) : '—'
+  const detail = [
+    t('helpdesk.failure.body', { tool: toolName(instance.recipeId, lang), instance: instance.id }),
+    '',
+    `- ${t('helpdesk.failure.step')}: ${step} (\`${failure?.step ?? 'unknown'}\`)`,
+    `- ${t('helpdesk.failure.error')}: ${failure?.message ?? '—'}`,
+  ].join('\n')
+
+  const open = instance.failureTicketId ? await tx.ticket.findUnique({ where: { id: instance.failureTicketId } }) : null
+  if (open && open.status !== 'CLOSED' && open.status !== 'RESOLVED') {
+    await tx.ticketMessage.create({ data: { ticketId: open.id, kind: 'INTERNAL', channel: 'SYSTEM', authorName: SYSTEM.name, fromAgent: true, body: detail } })
+    await tx.ticketEvent.create({ data: { ticketId: open.id, type: 'note', data: { failedAgain: failure?.step ?? null } } })
+    return open
+  }
+  const ticket = await createTicket(
+    SYSTEM,
+    {
+      organizationId: instance.organizationId,
+      subject: t('helpdesk.failure.subject', { tool: toolName(instance.recipeId, lang) }).slice(0, 150),
+      body: detail,
+      category: 'TOOL_PROBLEM',
+      priority: 'HIGH',
+      instanceId: instance.id,
+      groupId: 'hosting',
+      tags: ['provisioning'],
+      channel: 'SYSTEM',
+      requester: { userId: admin?.id ?? null, email: admin?.email ?? instance.adminEmail, name: admin?.name ?? instance.adminEmail, language: lang },
+    },
+    tx,
+  )
+  await tx.instance.update({ where: { id: instance.id }, data: { failureTicketId: ticket.id } })
+  return ticket
+}

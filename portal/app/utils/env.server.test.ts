@@ -25,6 +25,14 @@ describe('parseEnv', () => {
     expect(run).toThrow(/SMTP_URL/)
   })
 
+  it('refuses helpdesk hours, zone and closed days it cannot use, saying what is wrong', () => {
+    expect(() => parseEnv({ ...valid, HELPDESK_BUSINESS_HOURS: 'weekdays 9-5' })).toThrow(/HELPDESK_BUSINESS_HOURS: .*mon-fri 09:00-17:00/)
+    expect(() => parseEnv({ ...valid, HELPDESK_TIMEZONE: 'Europe/Amsterdamm' })).toThrow(/HELPDESK_TIMEZONE: must be an IANA time zone/)
+    expect(() => parseEnv({ ...valid, HELPDESK_CLOSED_DATES: '2026-12-24, 31-12-2026' })).toThrow(/HELPDESK_CLOSED_DATES/)
+    expect(parseEnv({ ...valid, HELPDESK_CLOSED_DATES: '2026-12-24, 2026-12-31' }).HELPDESK_CLOSED_DATES).toEqual(['2026-12-24', '2026-12-31'])
+    expect(parseEnv(valid).HELPDESK_BUSINESS_HOURS).toBe('mon-fri 09:00-17:00')
+  })
+
   it('refuses a DATABASE_URL that is not PostgreSQL', () => {
     expect(() => parseEnv({ ...valid, DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL: must be a postgresql:\/\/ URL/)
   })

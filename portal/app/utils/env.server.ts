@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { businessHoursSpecSchema } from './helpdesk/business-calendar'
 
 const booleanish = z.enum(['true', 'false']).transform((v) => v === 'true')
 
@@ -46,8 +47,27 @@ export const envSchema = z.object({
   HELPDESK_MAIL_MAX_MB: z.coerce.number().int().min(1).max(100).default(25),
   // An unknown sender gets a polite answer; with this, a guest ticket too.
   HELPDESK_GUEST_TICKETS: booleanish.default(false),
-  HELPDESK_TIMEZONE: z.string().min(1).default('Europe/Amsterdam'),
-  HELPDESK_BUSINESS_HOURS: z.string().min(1).default('mon-fri 09:00-17:00'),
+  HELPDESK_TIMEZONE: z
+    .string()
+    .min(1)
+    .default('Europe/Amsterdam')
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: zone })
+        return true
+      } catch {
+        return false
+      }
+    }, 'must be an IANA time zone such as Europe/Amsterdam'),
+  // Checked here, so a typo stops the start instead of the first ticket.
+  HELPDESK_BUSINESS_HOURS: z
+    .string()
+    .min(1)
+    .default('mon-fri 09:00-17:00')
+    .superRefine((spec, ctx) => {
+      const parsed = businessHoursSpecSchema.safeParse(spec)
+      if (!parsed.success) ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'is not valid' })
+    }),
   // Extra closed days (YYYY-MM-DD, comma-separated) besides the Dutch public holidays.
   HELPDESK_CLOSED_DATES: z
     .string()

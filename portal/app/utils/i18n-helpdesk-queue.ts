@@ -16,7 +16,6 @@ export const helpdeskQueueEn = {
   'queue.view.resolved': 'Resolved',
   'queue.view.closed': 'Closed',
   'queue.view.all': 'All',
-  'queue.view.count': '{count} tickets',
 
   'queue.filter.title': 'Filter',
   'queue.filter.q': 'Search',
@@ -166,7 +165,6 @@ export const helpdeskQueueNl: Record<keyof typeof helpdeskQueueEn, string> = {
   'queue.view.resolved': 'Opgelost',
   'queue.view.closed': 'Gesloten',
   'queue.view.all': 'Alle',
-  'queue.view.count': '{count} tickets',
 
   'queue.filter.title': 'Filteren',
   'queue.filter.q': 'Zoeken',

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { simpleParser, type ParsedMail } from 'mailparser'
-import nodemailer from 'nodemailer'
+import nodemailer, { type SendMailOptions } from 'nodemailer'
 import { SMTPServer } from 'smtp-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -85,7 +85,7 @@ async function mailTo(to: string, subject: RegExp, timeoutMs = 15_000) {
 }
 
 /** Sends a mail to the portal's listener, as a member's mail program would. */
-async function sendToPortal(mail: nodemailer.SendMailOptions) {
+async function sendToPortal(mail: SendMailOptions) {
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: listener.port, secure: false, ignoreTLS: true })
   try {
     return await transport.sendMail({ to: 'support@helpdesk.test', ...mail })

@@ -2,9 +2,12 @@ import { stat } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Prisma } from '~/generated/prisma/client'
+import { action as privacyAction } from '~/routes/helpdesk.privacy'
+import { loader as exportLoader } from '~/routes/organisations.$slug_.tickets-export'
 import { db, disconnectDb } from '../db.server'
 import { outbox } from '../email.server'
 import { env } from '../env.server'
+import { createSession } from '../session.server'
 import { ERASED, erasePerson, exportOrganisationTickets, personHash, purgeClosedTickets, retentionCutoff } from './privacy.server'
 import { attachments } from './settings.server'
 import { addMessage, createTicket, SYSTEM, type Actor, type StoredAttachment } from './tickets.server'
@@ -17,8 +20,10 @@ const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 
 const prefix = `priv-${unique}-`
 const mine: Prisma.TicketWhereInput = { organization: { slug: { startsWith: prefix } } }
 const DAY = 86_400_000
+const startedAt = new Date()
 let n = 0
 const guestTickets: string[] = []
+const purgedNumbers: number[] = []
 const storedKeys: string[] = []
 let operator: { id: string }
 
@@ -29,11 +34,26 @@ async function person(role: string, name = `Test ${role} ${unique}-${++n}`, real
   return { ...user, actor }
 }
 
-async function organisation(...members: { id: string }[]) {
+async function organisation(...members: { id: string; role?: 'ADMIN' | 'MEMBER' }[]) {
   const slug = `${prefix}${++n}`
   const org = await db().organization.create({ data: { slug, name: `Coop ${slug}`, description: 'Test', sector: 'energy', city: 'Utrecht' } })
-  await db().membership.createMany({ data: members.map((m) => ({ userId: m.id, organizationId: org.id, role: 'MEMBER' as const })) })
+  await db().membership.createMany({ data: members.map((m) => ({ userId: m.id, organizationId: org.id, role: m.role ?? 'MEMBER' })) })
   return org
+}
+
+async function cookieOf(user: { id: string; realmRoles: string[] }) {
+  const { setCookie } = await createSession({ userId: user.id, keycloakSessionId: null, idToken: '', realmRoles: user.realmRoles, activeOrganizationId: null })
+  return setCookie.split(';')[0]!
+}
+
+/** What a loader or action answered, thrown or returned. */
+async function settle(run: () => Promise<unknown>): Promise<Response | unknown> {
+  try {
+    return await run()
+  } catch (thrown) {
+    if (thrown instanceof Response) return thrown
+    throw thrown
+  }
 }
 
 async function file(name: string, text: string): Promise<StoredAttachment> {
@@ -92,6 +112,8 @@ afterAll(async () => {
   await db().ticket.deleteMany({ where: { OR: [mine, { id: { in: guestTickets } }] } })
   await db().organization.deleteMany({ where: { slug: { startsWith: prefix } } })
   await db().auditEntry.deleteMany({ where: { actorId: operator.id } })
+  await db().auditEntry.deleteMany({ where: { action: 'helpdesk.purge', OR: purgedNumbers.map((number) => ({ data: { path: ['numbers'], array_contains: [number] } })) } })
+  await db().auditEntry.deleteMany({ where: { action: 'helpdesk.export', createdAt: { gte: startedAt }, data: { path: ['slug'], string_starts_with: prefix } } })
   await db().outboxMail.deleteMany({ where: { to: { contains: unique } } })
   await db().user.deleteMany({ where: { email: { endsWith: '@privacy.test', contains: unique } } })
   for (const key of storedKeys) await attachments().remove(key)
@@ -257,6 +279,7 @@ describe('purging closed tickets', () => {
 
     const cutoff = retentionCutoff()
     expect(env().HELPDESK_RETENTION_DAYS).toBeGreaterThan(30)
+    purgedNumbers.push(old.number)
     const purged = await purgeClosedTickets(cutoff, mine)
     expect(purged).toBe(1)
     expect(await db().ticket.findUnique({ where: { id: old.id } })).toBeNull()
@@ -266,9 +289,63 @@ describe('purging closed tickets', () => {
     expect(await exists(recentFile.storageKey)).toBe(true)
     expect(await db().ticket.findUnique({ where: { id: stillOpen.id } })).not.toBeNull()
 
-    const audit = await db().auditEntry.findMany({ where: { action: 'helpdesk.purge', data: { path: ['closedBefore'], equals: cutoff.toISOString() } } })
-    expect(audit.map((a) => a.data)).toEqual([{ tickets: 1, closedBefore: cutoff.toISOString() }])
-    await db().auditEntry.deleteMany({ where: { id: { in: audit.map((a) => a.id) } } })
+    const audit = await db().auditEntry.findMany({ where: { action: 'helpdesk.purge', data: { path: ['numbers'], array_contains: [old.number] } } })
+    expect(audit.map((a) => a.data)).toEqual([{ tickets: 1, numbers: [old.number], closedBefore: cutoff.toISOString() }])
     expect(await purgeClosedTickets(cutoff, mine)).toBe(0)
+  })
+})
+
+describe('the export and privacy pages', () => {
+  it('gives the export to the organisation’s admins and to platform operators only', async () => {
+    const admin = await person('admin')
+    const member = await person('member')
+    const agent = await person('agent', `Agent ${unique}`, ['helpdesk-agent'])
+    const outsider = await person('outsider')
+    const org = await organisation({ id: admin.id, role: 'ADMIN' }, member)
+    await open(member.actor, org.id, 'Exported by the admin', 'Body.')
+    const call = async (user: { id: string; realmRoles: string[] }) => {
+      const request = new Request(`http://portal.test/organisations/${org.slug}/tickets-export`, { headers: { Cookie: await cookieOf(user) } })
+      return (await settle(() => exportLoader({ request, params: { slug: org.slug }, context: { cspNonce: '' } }))) as Response
+    }
+
+    const response = await call(admin)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('Content-Type')).toBe('application/x-tar')
+    expect(response.headers.get('Content-Disposition')).toBe(`attachment; filename="tickets-${org.slug}-${new Date().toISOString().slice(0, 10)}.tar"`)
+    const body = Buffer.from(await response.arrayBuffer())
+    expect(body.toString('utf8')).toContain('Exported by the admin')
+    expect(await db().auditEntry.count({ where: { actorId: admin.id, action: 'helpdesk.export', targetId: org.id } })).toBe(1)
+
+    const asOperator = await call({ id: operator.id, realmRoles: ['platform-operator'] })
+    expect(asOperator.status).toBe(200)
+    await asOperator.arrayBuffer()
+    expect((await call(member)).status).toBe(403)
+    expect((await call(agent)).status).toBe(403)
+    expect((await call(outsider)).status).toBe(404)
+  })
+
+  it('lets only operators erase, asks for the confirmation, and says when nothing was found', async () => {
+    const agent = await person('agent', `Agent ${unique}`, ['helpdesk-agent'])
+    const post = async (user: { id: string; realmRoles: string[] }, fields: Record<string, string>) => {
+      const request = new Request('http://portal.test/helpdesk/privacy', {
+        method: 'POST',
+        headers: { Cookie: await cookieOf(user), 'Accept-Language': 'en' },
+        body: new URLSearchParams(fields),
+      })
+      return settle(() => privacyAction({ request, params: {}, context: { cspNonce: '' } }))
+    }
+    const unknown = `nobody-${unique}@privacy.test`
+    expect(((await post(agent, { email: unknown, confirm: 'on' })) as Response).status).toBe(403)
+
+    const operatorUser = { id: operator.id, realmRoles: ['platform-operator'] }
+    const unconfirmed = (await post(operatorUser, { email: unknown })) as { init: { status: number } | null; data: { result: { error: Record<string, string[]> } } }
+    expect(unconfirmed.init?.status).toBe(400)
+    expect(unconfirmed.data.result.error.confirm).toEqual(['privacy.mustConfirm'])
+    const invalid = (await post(operatorUser, { email: 'not an address', confirm: 'on' })) as { init: { status: number } | null }
+    expect(invalid.init?.status).toBe(400)
+
+    const nothing = (await post(operatorUser, { email: unknown, confirm: 'on' })) as { data: { notice: string; counts?: unknown } }
+    expect(nothing.data.notice).toBe(`Nothing found for ${unknown}: the helpdesk holds no tickets, messages or mentions of this address, so nothing was changed.`)
+    expect(nothing.data.counts).toBeUndefined()
   })
 })

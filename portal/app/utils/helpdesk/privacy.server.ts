@@ -455,9 +455,11 @@ export async function purgeClosedTickets(before: Date, where: Prisma.TicketWhere
       const lockedIds = locked.map((l) => l.id)
       const files = await tx.ticketAttachment.findMany({ where: { ticketId: { in: lockedIds } }, select: { storageKey: true } })
       storageKeys.push(...files.map((f) => f.storageKey))
+      const numbers = (await tx.ticket.findMany({ where: { id: { in: lockedIds } }, select: { number: true }, orderBy: { number: 'asc' } })).map((t) => t.number)
       const { count } = await tx.ticket.deleteMany({ where: { id: { in: lockedIds } } })
+      // The numbers answer "what happened to #1234?" later; they say nothing about anyone.
       await tx.auditEntry.create({
-        data: { actorId: null, action: 'helpdesk.purge', targetType: 'helpdesk', targetId: 'retention', data: { tickets: count, closedBefore: before.toISOString() } },
+        data: { actorId: null, action: 'helpdesk.purge', targetType: 'helpdesk', targetId: 'retention', data: { tickets: count, numbers, closedBefore: before.toISOString() } },
       })
       return count
     }, TRANSACTION)

@@ -131,7 +131,7 @@ export async function mailSatisfactionRequest(tx: Tx, ticket: Ticket, token: str
 }
 
 /** A notice to agents (assignment, SLA warning or breach, a ticket reopened by its pending date). */
-export async function mailAgentNotice(tx: Tx, ticket: Ticket, to: { email: string; locale: string | null }, kind: 'assigned' | 'sla.warning' | 'sla.breach' | 'reopened', vars: Record<string, string> = {}) {
+export async function mailAgentNotice(tx: Tx, ticket: Ticket, to: { email: string; locale: string | null }, kind: 'assigned' | 'urgent' | 'sla.warning' | 'sla.breach' | 'reopened', vars: Record<string, string> = {}) {
   const lang = languageOf(to.locale, 'nl')
   const t = translator(lang)
   const recipient: Recipient = { email: to.email, language: lang, portalUser: true }

@@ -5,7 +5,7 @@ import { isLanguage, type Language } from '../i18n'
 import { markdownToText } from '../markdown.server'
 import { ticketMessageId } from './inbound-mail'
 import { businessCalendar, mailDomain, slaTargets } from './settings.server'
-import { mailTicketCreated, mailTicketMessage, mailSatisfactionRequest } from './ticket-mail.server'
+import { mailAgentNotice, mailSatisfactionRequest, mailTicketCreated, mailTicketMessage } from './ticket-mail.server'
 import { shiftForPause, slaDueDates, transition, type TicketEvent as StateEvent } from './ticket-state'
 
 type Tx = Prisma.TransactionClient
@@ -164,6 +164,10 @@ export async function createTicket(actor: Actor, input: NewTicket, outer?: Tx): 
       ...(input.note ? { note: input.note } : {}),
     })
     await mailTicketCreated(tx, ticket, message)
+    // "We cannot work" should not wait until someone looks at the queue.
+    if (ticket.priority === 'URGENT') {
+      for (const agent of await helpdeskAgents(tx)) await mailAgentNotice(tx, ticket, agent, 'urgent')
+    }
     return ticket
   }
   return outer ? run(outer) : db().$transaction(run)
@@ -362,6 +366,10 @@ export async function updateTicket(actor: Actor, ticketId: string, changes: Tick
     data.lastActivityAt = now
     const updated = await tx.ticket.update({ where: { id: ticketId }, data })
     for (const line of lines) await record(tx, ticketId, actor, line.type, line.data)
+    if (updated.assigneeId && updated.assigneeId !== ticket.assigneeId && updated.assigneeId !== actor.userId) {
+      const assignee = await tx.user.findUnique({ where: { id: updated.assigneeId } })
+      if (assignee) await mailAgentNotice(tx, updated, assignee, 'assigned')
+    }
     if (updated.status === 'RESOLVED' && ticket.status !== 'RESOLVED') await offerSatisfaction(tx, updated)
     return updated
   }

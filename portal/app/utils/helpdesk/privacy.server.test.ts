@@ -140,6 +140,8 @@ describe('erasing a person', () => {
     const janReply = await addMessage(jan.actor, other.id, { body: 'I need it for the minutes.', attachments: [janFile2] })
     await addMessage(agent.actor, other.id, { body: `Note: ${jan.name} called us at ${jan.email}.`, internal: true })
     await db().ticketPresence.create({ data: { ticketId: other.id, userId: jan.id } })
+    const assigned = await db().ticketEvent.create({ data: { ticketId: other.id, type: 'assignee', data: { from: agent.id, to: jan.id } } })
+    const quoted = await db().ticketEvent.create({ data: { ticketId: other.id, type: 'mail.refused', data: { note: { reason: `from ${upper}` } } } })
 
     const untouched = await open(piet.actor, org.id, 'Printer', 'The printer is slow.')
     const untouchedBefore = await db().ticket.findUniqueOrThrow({ where: { id: untouched.id }, include: { messages: true } })
@@ -182,6 +184,8 @@ describe('erasing a person', () => {
     // The history keeps what Jan did, not that it was Jan.
     expect(await db().ticketEvent.count({ where: { actorId: jan.id } })).toBe(0)
     expect(await db().ticketEvent.count({ where: { ticketId: own.id, type: 'created' } })).toBe(1)
+    expect((await db().ticketEvent.findUniqueOrThrow({ where: { id: assigned.id } })).data).toEqual({ from: agent.id, to: null })
+    expect((await db().ticketEvent.findUniqueOrThrow({ where: { id: quoted.id } })).data).toEqual({ note: { reason: `from ${ERASED}` } })
 
     expect(await db().ticket.findUniqueOrThrow({ where: { id: untouched.id }, include: { messages: true } })).toEqual(untouchedBefore)
 

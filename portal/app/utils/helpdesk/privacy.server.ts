@@ -356,6 +356,7 @@ export async function erasePerson(actor: Pick<Actor, 'userId'>, person: PersonTo
       counts.watchers = (await tx.ticketWatcher.deleteMany({ where: { userId: user.id } })).count
       counts.presences = (await tx.ticketPresence.deleteMany({ where: { userId: user.id } })).count
       counts.events = (await tx.ticketEvent.updateMany({ where: { actorId: user.id }, data: { actorId: null } })).count
+      counts.events += await forgetIdInHistory(tx, user.id)
       counts.unassigned = (await tx.ticket.updateMany({ where: { assigneeId: user.id }, data: { assigneeId: null } })).count
       counts.savedViews = (await tx.savedTicketView.deleteMany({ where: { ownerId: user.id } })).count
       await tx.cannedReply.updateMany({ where: { createdById: user.id }, data: { createdById: null } })
@@ -410,7 +411,39 @@ async function scrubTexts(tx: Tx, { scrub, needles }: ReturnType<typeof scrubber
     await tx.ticketMessage.update({ where: { id: m.id }, data: { body } })
     changed.add(m.ticketId)
   }
+  // History lines may quote a mail's sender or subject in their details.
+  const likes = needles.map((n) => `%${n.replace(/[\\%_]/g, '\\$&')}%`)
+  const events = await tx.$queryRaw<{ id: string; ticketId: string; data: Prisma.JsonValue }[]>`
+    SELECT id, "ticketId", data FROM "TicketEvent" WHERE data::text ILIKE ANY(${likes}::text[])`
+  for (const e of events) {
+    const data = mapStrings(e.data, scrub)
+    if (JSON.stringify(data) === JSON.stringify(e.data)) continue
+    await tx.ticketEvent.update({ where: { id: e.id }, data: { data: data ?? undefined } })
+    changed.add(e.ticketId)
+  }
   return changed.size
+}
+
+function mapStrings(value: Prisma.JsonValue, map: (text: string) => string): Prisma.JsonValue {
+  if (typeof value === 'string') return map(value)
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, map))
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v ?? null, map)]))
+  return value
+}
+
+/** History lines about assignment name the person by id (from, to): those become null, the change itself stays. */
+async function forgetIdInHistory(tx: Tx, userId: string) {
+  const events = await tx.ticketEvent.findMany({
+    where: { OR: [{ data: { path: ['from'], equals: userId } }, { data: { path: ['to'], equals: userId } }] },
+    select: { id: true, data: true },
+  })
+  for (const e of events) {
+    const data = { ...(e.data as Prisma.JsonObject) }
+    if (data.from === userId) data.from = null
+    if (data.to === userId) data.to = null
+    await tx.ticketEvent.update({ where: { id: e.id }, data: { data } })
+  }
+  return events.length
 }
 
 async function removeFiles(storageKeys: string[]) {

@@ -73,7 +73,7 @@ describe('tickets', () => {
     const [mail] = await mailsTo(member.user.email)
     expect(mail?.subject).toBe(`[#${ticket.number}] Files do not open`)
     expect(mail?.messageId).toMatch(new RegExp(`^<ticket-${ticket.number}\\.`))
-    expect((mail?.headers as Record<string, string>).References.split(' ')[0]).toBe(`<ticket-${ticket.number}@localhost>`)
+    expect((mail?.headers as Record<string, string> | undefined)?.References?.split(' ')[0]).toBe(`<ticket-${ticket.number}@localhost>`)
     expect(mail?.replyTo).toBe('support@localhost')
   })
 

@@ -241,7 +241,7 @@ test('an agent finds the ticket, takes it, notes internally and resolves it with
 
     // The queue finds it by a word of the subject.
     await page.goto('/helpdesk')
-    await page.getByLabel('Search').fill(unique)
+    await page.getByLabel('Search', { exact: true }).fill(unique)
     await page.getByRole('button', { name: 'Show tickets' }).click()
     const row = page.getByRole('link', { name: new RegExp(`#${ticket.number}\\b.*${subject}`) })
     await expect(row).toBeVisible()
@@ -281,14 +281,14 @@ test('an agent finds the ticket, takes it, notes internally and resolves it with
     await page.goto('/helpdesk/canned')
     await expect(page.getByRole('heading', { level: 1, name: 'Canned replies' })).toBeVisible()
     const main = page.getByRole('main')
-    await main.getByLabel('Title').fill(cannedTitle)
-    await main.getByLabel('Language').selectOption('en')
+    await main.getByLabel('Title', { exact: true }).fill(cannedTitle)
+    await main.getByLabel('Language', { exact: true }).selectOption('en')
     await main
-      .getByLabel('Text')
+      .getByLabel('Text', { exact: true })
       .fill('Hello {{requester.firstName}},\n\nThe calendar of {{organisation.name}} syncs again: ticket #{{ticket.number}} is solved.\n\nKind regards,\n{{agent.name}}')
     await main.getByRole('button', { name: 'Save canned reply' }).click()
     await expect(page.getByRole('status').filter({ hasText: `Canned reply “${cannedTitle}” is saved.` })).toBeVisible()
-    await expect(main.getByRole('cell', { name: cannedTitle })).toBeVisible()
+    await expect(main.getByRole('rowheader').filter({ hasText: cannedTitle })).toBeVisible()
 
     await page.goto(`/tickets/${ticket.id}`)
     await page.getByLabel('Insert a canned reply').selectOption({ label: `${cannedTitle} (en)` })
@@ -471,7 +471,7 @@ test('the helpdesk pages meet WCAG 2.1 AA as far as axe can tell', async ({ brow
   await expect(agent.page.getByRole('link', { name: new RegExp(`#${ticket.number}\\b`) })).toBeVisible()
   expect(await violations(agent.page), 'helpdesk queue with a search').toEqual([])
   await agent.page.goto('/helpdesk/canned')
-  await expect(agent.page.getByRole('cell', { name: cannedTitle })).toBeVisible()
+  await expect(agent.page.getByRole('rowheader').filter({ hasText: cannedTitle })).toBeVisible()
   expect(await violations(agent.page), 'canned replies').toEqual([])
   await agent.page.goto(`/tickets/${ticket.id}`)
   await expect(messageWith(agent.page, noteText)).toHaveCount(1)

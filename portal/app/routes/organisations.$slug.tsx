@@ -274,6 +274,20 @@ export default function OrganisationPage() {
             </p>
           ) : null}
           <p>{organization.description}</p>
+          {isMember ? (
+            <p>
+              <Link to="/tickets">{t('org.support.link')}</Link>
+            </p>
+          ) : null}
+          {isAdmin || isOperator ? (
+            <p>
+              <a href={`/organisations/${organization.slug}/tickets-export`} download>
+                {t('privacy.export.link', { org: organization.name })}
+              </a>
+              <br />
+              <span className="help">{t('privacy.export.help')}</span>
+            </p>
+          ) : null}
           <dl>
             <dt>{t('org.field.sector')}</dt>
             <dd>{t(`org.sector.${organization.sector}` as MessageKey)}</dd>

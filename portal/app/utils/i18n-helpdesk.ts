@@ -6,6 +6,7 @@
 export const helpdeskEn = {
   'nav.support': 'Support',
   'nav.helpdesk': 'Helpdesk queue',
+  'org.support.link': 'Support tickets of this organisation',
   'dashboard.next.support': 'Something not working, or a question? Open a support ticket and we answer, by mail too.',
 
   'tickets.title': 'Support',
@@ -228,6 +229,7 @@ export const helpdeskEn = {
 export const helpdeskNl: Record<keyof typeof helpdeskEn, string> = {
   'nav.support': 'Ondersteuning',
   'nav.helpdesk': 'Helpdeskwachtrij',
+  'org.support.link': 'Supporttickets van deze organisatie',
   'dashboard.next.support': 'Werkt er iets niet, of heb je een vraag? Open een supportticket; we antwoorden, ook per mail.',
 
   'tickets.title': 'Ondersteuning',

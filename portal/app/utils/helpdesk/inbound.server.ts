@@ -135,7 +135,7 @@ function bodyWith(text: string, refused: { fileName: string; reason: string }[])
 }
 
 async function recordInbound(tx: Tx, mail: InboundMail, outcome: InboundOutcome, ticketId?: string) {
-  const address = mail.from?.address ?? ''
+  const address = (mail.from?.address ?? '').toLowerCase()
   await tx.inboundMail.create({
     data: { messageId: mail.messageId, fromDomain: address.split('@')[1] ?? '', fromHash: sha256(address), outcome, ticketId: ticketId ?? null },
   })

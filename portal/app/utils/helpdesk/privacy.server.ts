@@ -368,6 +368,8 @@ export async function erasePerson(actor: Pick<Actor, 'userId'>, person: PersonTo
       counts.mails = (
         await tx.outboxMail.deleteMany({ where: { replyTo: env().HELPDESK_ADDRESS, OR: [...emails].map((e) => ({ to: insensitive(e) })) } })
       ).count
+      // The inbound mail ledger keeps only a hash of the sender (inbound.server.ts), the same hash as here.
+      await tx.inboundMail.deleteMany({ where: { fromHash: { in: [...emails].map(personHash) } } })
     }
 
     const found = Object.values(counts).some((n) => n > 0)

@@ -32,13 +32,14 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { ticket, staff, session } = await requireTicketAccess(request, params.id)
   const { lang } = await getTranslator(request)
-  const [messages, history, organization, instance, assignee, group] = await Promise.all([
+  const [messages, history, organization, instance, assignee, group, watching] = await Promise.all([
     messagesOf(ticket, staff),
     historyOf(ticket, staff),
     ticket.organizationId ? db().organization.findUnique({ where: { id: ticket.organizationId }, select: { name: true, slug: true } }) : null,
     ticket.instanceId ? db().instance.findUnique({ where: { id: ticket.instanceId } }) : null,
     ticket.assigneeId ? db().user.findUnique({ where: { id: ticket.assigneeId }, select: { name: true } }) : null,
     ticket.groupId ? db().helpdeskGroup.findUnique({ where: { id: ticket.groupId } }) : null,
+    db().ticketWatcher.findUnique({ where: { ticketId_userId: { ticketId: ticket.id, userId: session.userId } } }),
   ])
   const agentData = staff
     ? {
@@ -76,6 +77,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     messages,
     history,
     staff,
+    watching: Boolean(watching),
     viewerId: session.userId,
     agentData,
     timeZone: env().HELPDESK_TIMEZONE,
@@ -189,6 +191,13 @@ export async function action({ request, params }: ActionFunctionArgs) {
       return ticketError(error)
     }
     return reply(200, { notice: t('ticket.updated') })
+  }
+
+  if (intent === 'watch' || intent === 'unwatch') {
+    const key = { ticketId_userId: { ticketId: ticket.id, userId: actor.userId! } }
+    if (intent === 'watch') await db().ticketWatcher.upsert({ where: key, create: { ticketId: ticket.id, userId: actor.userId! }, update: {} })
+    else await db().ticketWatcher.deleteMany({ where: { ticketId: ticket.id, userId: actor.userId! } })
+    return reply(200, { notice: t(intent === 'watch' ? 'ticket.watching' : 'ticket.notWatching') })
   }
 
   if (intent === 'take') {
@@ -598,7 +607,7 @@ function History() {
 }
 
 export default function TicketPage() {
-  const { ticket, organization, instance, assignee, group, sla, staff, timeZone, maxMb } = useLoaderData<typeof loader>()
+  const { ticket, organization, instance, assignee, group, sla, staff, watching, timeZone, maxMb } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   const [params] = useSearchParams()
   const t = useT()
@@ -688,6 +697,14 @@ export default function TicketPage() {
           ) : null}
         </dl>
         {!staff ? <RequesterActions /> : null}
+        <Form method="post" className="inline-form">
+          <button type="submit" name="intent" value={watching ? 'unwatch' : 'watch'} aria-describedby="watch-help">
+            {watching ? t('ticket.action.unwatch') : t('ticket.action.watch')}
+          </button>
+          <span id="watch-help" className="help">
+            {watching ? t('ticket.watch.on') : t('ticket.watch.off')}
+          </span>
+        </Form>
       </section>
       <div className={staff ? 'ticket-columns' : undefined}>
         <div>
@@ -701,7 +718,8 @@ export default function TicketPage() {
         </div>
         {staff ? (
           <aside aria-label={t('ticket.agent.title')}>
-            <AgentPanel />
+            {/* Its fields are uncontrolled: a new key when the ticket changed (by a reply, "Assign to me", another agent) shows what is stored, so saving never writes old values back. */}
+            <AgentPanel key={[ticket.status, ticket.pendingUntil, ticket.priority, ticket.category, ticket.assigneeId, ticket.groupId, ticket.instanceId, ticket.tags.join(',')].join('|')} />
             <OrganisationContext />
           </aside>
         ) : null}

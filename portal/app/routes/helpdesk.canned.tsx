@@ -104,7 +104,7 @@ function CannedForm({ result }: { result?: SubmissionResult<string[]> }) {
     defaultValue: editing ?? { language: lang },
     shouldValidate: 'onSubmit',
   })
-  const titleId = editing ? 'canned-edit-title' : 'canned-new-title'
+  const titleId = 'canned-form-heading'
   return (
     <section className="panel" aria-labelledby={titleId}>
       <h2 id={titleId}>{editing ? t('canned.edit.title', { title: editing.title }) : t('canned.new.title')}</h2>

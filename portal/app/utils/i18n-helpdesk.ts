@@ -230,6 +230,7 @@ export const helpdeskEn = {
   'helpdesk.failure.body': 'Setting up {tool} (instance `{instance}`) failed for good after several tries. The helpdesk has been told and looks into it; you will hear from us here.',
   'helpdesk.failure.step': 'Failed step',
   'helpdesk.failure.error': 'Error',
+  'helpdesk.failure.mailLine': 'The helpdesk has opened ticket #{number} for this and looks into it. Follow it, or add what you know, here: {link}',
 } as const
 
 export const helpdeskNl: Record<keyof typeof helpdeskEn, string> = {
@@ -459,4 +460,5 @@ export const helpdeskNl: Record<keyof typeof helpdeskEn, string> = {
   'helpdesk.failure.body': 'Het inrichten van {tool} (instantie `{instance}`) is na meerdere pogingen definitief mislukt. De helpdesk weet ervan en zoekt het uit; je hoort hier van ons.',
   'helpdesk.failure.step': 'Mislukte stap',
   'helpdesk.failure.error': 'Foutmelding',
+  'helpdesk.failure.mailLine': 'De helpdesk heeft hiervoor ticket #{number} geopend en zoekt het uit. Volg het, of vul aan wat je weet, hier: {link}',
 }

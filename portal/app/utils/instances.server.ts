@@ -165,13 +165,18 @@ export async function recordObservation(instanceId: string, view: InstanceView |
       await mailAdmins(tx, before, 'ready', { url: view.url })
     }
     if (view.phase === 'failed') {
-      await mailAdmins(tx, before, 'failed', { failure: view.failure })
-      await openFailureTicket(tx, before, view.failure)
+      const ticket = await openFailureTicket(tx, before, view.failure)
+      await mailAdmins(tx, before, 'failed', { failure: view.failure, ticket })
     }
   })
 }
 
-async function mailAdmins(tx: Tx, instance: Instance, kind: 'ready' | 'failed', detail: { url?: string; failure?: InstanceView['failure'] }) {
+async function mailAdmins(
+  tx: Tx,
+  instance: Instance,
+  kind: 'ready' | 'failed',
+  detail: { url?: string; failure?: InstanceView['failure']; ticket?: { id: string; number: number } },
+) {
   const organization = await tx.organization.findUniqueOrThrow({ where: { id: instance.organizationId } })
   const admins = await tx.membership.findMany({ where: { organizationId: organization.id, role: 'ADMIN' }, include: { user: true } })
   for (const { user } of admins) {
@@ -187,7 +192,14 @@ async function mailAdmins(tx: Tx, instance: Instance, kind: 'ready' | 'failed', 
     await enqueueMail(
       kind === 'ready'
         ? { to: user.email, subject: t('mail.instance.ready.subject', vars), text: t('mail.instance.ready.body', vars) }
-        : { to: user.email, subject: t('mail.instance.failed.subject', vars), text: t('mail.instance.failed.body', vars) },
+        : {
+            to: user.email,
+            subject: t('mail.instance.failed.subject', vars),
+            text: [
+              t('mail.instance.failed.body', vars),
+              ...(detail.ticket ? ['', t('helpdesk.failure.mailLine', { number: String(detail.ticket.number), link: `${env().PORTAL_URL}/tickets/${detail.ticket.id}` })] : []),
+            ].join('\n'),
+          },
       tx,
     )
   }

@@ -79,6 +79,8 @@ beforeAll(async () => {
 afterAll(async () => {
   // The organisations and people made here go again (their requests and instances cascade).
   const mine = { organization: { slug: { startsWith: `req-${unique}-` } } }
+  // A failed instance opened a helpdesk ticket for its organisation.
+  await db().ticket.deleteMany({ where: mine })
   await db().instance.deleteMany({ where: mine })
   await db().organization.deleteMany({ where: { slug: { startsWith: `req-${unique}-` } } })
   await db().user.deleteMany({ where: { email: { endsWith: '@requests.test', contains: unique } } })
@@ -195,6 +197,10 @@ describe('deciding on a request', () => {
     const after = await mailsTo(admin.email)
     expect(after.map((m) => m.subject)).toEqual([`Loomio is ready for ${org.name}`, `Loomio could not be set up for ${org.name}`])
     expect(after[1]!.text).toContain('The step “Checking that it works (app)” did not succeed: no answer on port 3000')
+    // The helpdesk heard of it too: one ticket, named in the mail.
+    const ticket = await db().ticket.findFirstOrThrow({ where: { instanceId } })
+    expect(after[1]!.text).toContain(`ticket #${ticket.number}`)
+    expect(await db().ticket.count({ where: { instanceId } })).toBe(1)
     expect(await db().instance.findUniqueOrThrow({ where: { id: instanceId } })).toMatchObject({
       phase: 'failed',
       failureStep: 'health:app',

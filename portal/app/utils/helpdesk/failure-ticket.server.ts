@@ -50,6 +50,8 @@ export async function openFailureTicket(tx: Tx, instance: Instance, failure: Ins
       tags: ['provisioning'],
       channel: 'SYSTEM',
       requester: { userId: admin?.id ?? null, email: admin?.email ?? instance.adminEmail, name: admin?.name ?? instance.adminEmail, language: lang },
+      // The failure mail to the admins names the ticket; a second "we received your request" would only confuse.
+      quiet: true,
     },
     tx,
   )

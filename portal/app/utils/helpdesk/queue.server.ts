@@ -215,19 +215,109 @@ function filterConditions(filter: QueueFilterInput): Prisma.Sql[] {
 
 const whereOf = (conditions: Prisma.Sql[]) => (conditions.length ? sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty)
 
-function orderOf(sort: QueueSort): Prisma.Sql {
+/** The statuses a view can hold, narrowed by the status filter. */
+function statusesOf(view: QueueView, status: TicketStatus | undefined): readonly TicketStatus[] {
+  const ofView: Record<QueueView, readonly TicketStatus[]> = {
+    open: ACTIVE,
+    unassigned: ACTIVE,
+    mine: ACTIVE,
+    overdue: ACTIVE,
+    pending: ['PENDING'],
+    resolved: ['RESOLVED'],
+    closed: ['CLOSED'],
+    all: STATUSES,
+  }
+  return status ? ofView[view].filter((s) => s === status) : ofView[view]
+}
+
+/** A ticket whose next SLA target is running; only new, open and pending tickets can have one. */
+const clocked = sql`(t.status IN ('NEW', 'OPEN', 'PENDING') AND ${nextDue} IS NOT NULL)`
+
+interface Branch {
+  where: Prisma.Sql | null
+  /** The order within the branch: the overall order, or one that equals it for these rows and an index can give. */
+  order: Prisma.Sql
+}
+
+/**
+ * How a sort reads the table. The overall order is what the page shows;
+ * the branches split the matching tickets so that each is read in that
+ * order from an index, or sorts only a few rows: the tickets with a clock
+ * (the active ones, few) apart from those without (mostly closed, newest
+ * first by number); one branch per status for the last activity (the index
+ * on status and lastActivityAt). Each branch yields at most a page's end
+ * worth of rows and the union is sorted once more, so the result is exactly
+ * that of the overall ORDER BY.
+ *
+ * Only where closed tickets can be among the matches is this worth it: new,
+ * open and pending tickets are few and sort quickly as they are. And never
+ * with a search: the GIN index finds the matches, and walking another index
+ * instead would compute the text search on every ticket passed.
+ *
+ * Tickets with a clock running come first, soonest due first; the others
+ * (no target left, waiting, resolved, closed) follow, newest first.
+ */
+function sortPlan(
+  sort: QueueSort,
+  statuses: readonly TicketStatus[],
+  priorities: readonly TicketPriority[],
+  searching: boolean,
+): { order: Prisma.Sql; branches: Branch[] } {
+  const canRun = statuses.some((s) => ACTIVE.includes(s))
+  const split = !searching && statuses.some((s) => !ACTIVE.includes(s))
+  const newest = sql`t.number DESC`
+  const single = (order: Prisma.Sql) => ({ order, branches: [{ where: null, order }] })
   switch (sort) {
-    case 'due':
-      return sql`${nextDue} ASC NULLS LAST, t.number ASC`
-    case 'updated':
-      return sql`t."lastActivityAt" DESC, t.number DESC`
+    case 'due': {
+      const order = sql`${nextDue} ASC NULLS LAST, t.number DESC`
+      if (!canRun) return single(newest)
+      if (!split) return single(order)
+      return { order, branches: [{ where: clocked, order }, { where: sql`NOT ${clocked}`, order: newest }] }
+    }
+    case 'updated': {
+      const order = sql`t."lastActivityAt" DESC, t.number DESC`
+      if (searching || statuses.length <= 1) return single(order)
+      return { order, branches: statuses.map((s) => ({ where: sql`t.status = ${s}::"TicketStatus"`, order })) }
+    }
     case 'created':
       // Numbers are handed out in order, and their unique index makes this sort free.
-      return sql`t.number DESC`
-    case 'priority':
+      return single(newest)
+    case 'priority': {
       // The enum is declared LOW, NORMAL, HIGH, URGENT.
-      return sql`t.priority DESC, ${nextDue} ASC NULLS LAST, t.number ASC`
+      const order = sql`t.priority DESC, ${nextDue} ASC NULLS LAST, t.number DESC`
+      const due = sql`${nextDue} ASC NULLS LAST, t.number DESC`
+      if (!split) return single(order)
+      return {
+        order,
+        branches: priorities.flatMap((p) => {
+          const mine = sql`t.priority = ${p}::"TicketPriority"`
+          if (!canRun) return [{ where: mine, order: newest }]
+          return [
+            { where: sql`${mine} AND ${clocked}`, order: due },
+            { where: sql`${mine} AND NOT ${clocked}`, order: newest },
+          ]
+        }),
+      }
+    }
   }
+}
+
+/** The selected columns of one page of tickets, in the order of `sort`. */
+function pageQuery(conditions: Prisma.Sql[], filter: QueueFilterInput, limit: number, offset: number) {
+  const statuses = statusesOf(filter.view ?? 'open', filter.status)
+  const { order, branches } = sortPlan(filter.sort ?? 'due', statuses, filter.priority ? [filter.priority] : PRIORITIES, Boolean(filter.q))
+  const columns = sql`t.id, t.number, t.subject, t.status, t.priority, t.category, t."requesterName", t.tags, t."lastActivityAt",
+    t."createdAt", t."firstResponseDueAt", t."firstResponseAt", t."resolutionDueAt", t."pendingUntil", t."slaPausedAt",
+    t."organizationId", t."instanceId", t."assigneeId", t."groupId"`
+  const branchWhere = (branch: Branch) => whereOf([...conditions, ...(branch.where ? [branch.where] : [])])
+  if (branches.length === 1 && branches[0]) {
+    return { order, query: sql`SELECT ${columns} FROM "Ticket" t ${branchWhere(branches[0])} ORDER BY ${order} LIMIT ${limit}::int OFFSET ${offset}::int` }
+  }
+  const union = Prisma.join(
+    branches.map((b) => sql`(SELECT ${columns} FROM "Ticket" t ${branchWhere(b)} ORDER BY ${b.order} LIMIT ${offset + limit}::int)`),
+    ' UNION ALL ',
+  )
+  return { order, query: sql`SELECT * FROM (${union}) t ORDER BY ${order} LIMIT ${limit}::int OFFSET ${offset}::int` }
 }
 
 // ---------------------------------------------------------------------------
@@ -289,21 +379,22 @@ export async function queryQueue(filter: QueueFilterInput, viewerUserId: string,
   const pageSize = options.pageSize ?? QUEUE_PAGE_SIZE
   const page = filter.page ?? 1
   const view = viewCondition(filter.view ?? 'open', viewerUserId, now)
-  const where = whereOf([...(view ? [view] : []), ...filterConditions(filter)])
+  const conditions = [...(view ? [view] : []), ...filterConditions(filter)]
+  const { order, query } = pageQuery(conditions, filter, pageSize, (page - 1) * pageSize)
+  // The page is cut from the Ticket table alone, and only its rows are joined to names.
   const raw = await db().$queryRaw<RawRow[]>`
+    WITH t AS (${query})
     SELECT t.id, t.number, t.subject, t.status::text AS status, t.priority::text AS priority, t.category::text AS category,
       t."requesterName", t.tags, t."lastActivityAt", t."createdAt", t."firstResponseDueAt", t."firstResponseAt",
       t."resolutionDueAt", t."pendingUntil", t."slaPausedAt",
       o.name AS "orgName", o.slug AS "orgSlug", i."recipeId" AS tool,
       t."assigneeId", u.name AS "assigneeName", t."groupId", g.name AS "groupName"
-    FROM "Ticket" t
+    FROM t
     LEFT JOIN "Organization" o ON o.id = t."organizationId"
     LEFT JOIN "Instance" i ON i.id = t."instanceId"
     LEFT JOIN "User" u ON u.id = t."assigneeId"
     LEFT JOIN "HelpdeskGroup" g ON g.id = t."groupId"
-    ${where}
-    ORDER BY ${orderOf(filter.sort ?? 'due')}
-    LIMIT ${pageSize}::int OFFSET ${(page - 1) * pageSize}::int`
+    ORDER BY ${order}`
   const rows = raw.map(
     ({ orgName, orgSlug, assigneeId, assigneeName, groupId, groupName, ...row }): QueueRow => ({
       ...row,
@@ -313,7 +404,7 @@ export async function queryQueue(filter: QueueFilterInput, viewerUserId: string,
     }),
   )
   const needsCount = rows.length === pageSize || (rows.length === 0 && page > 1)
-  const total = needsCount ? await countWhere(where) : (page - 1) * pageSize + rows.length
+  const total = needsCount ? await countWhere(whereOf(conditions)) : (page - 1) * pageSize + rows.length
   return { rows, total, page, pageSize }
 }
 

@@ -2,6 +2,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { initCatalog } from '../catalog.server'
 import { db, disconnectDb } from '../db.server'
+import { env } from '../env.server'
 import { addMessage, createTicket, findSatisfaction, rateTicket, SYSTEM, TicketError, updateTicket, type Actor } from './tickets.server'
 import { openFailureTicket } from './failure-ticket.server'
 
@@ -73,8 +74,9 @@ describe('tickets', () => {
     const [mail] = await mailsTo(member.user.email)
     expect(mail?.subject).toBe(`[#${ticket.number}] Files do not open`)
     expect(mail?.messageId).toMatch(new RegExp(`^<ticket-${ticket.number}\\.`))
-    expect((mail?.headers as Record<string, string> | undefined)?.References?.split(' ')[0]).toBe(`<ticket-${ticket.number}@localhost>`)
-    expect(mail?.replyTo).toBe('support@localhost')
+    const support = env().HELPDESK_ADDRESS
+    expect((mail?.headers as Record<string, string> | undefined)?.References?.split(' ')[0]).toBe(`<ticket-${ticket.number}@${support.split('@')[1]}>`)
+    expect(mail?.replyTo).toBe(support)
   })
 
   it('refuses a ticket for an organisation the person is not in, and a tool of another organisation, changing nothing', async () => {
@@ -199,6 +201,8 @@ describe('tickets', () => {
     const failure = { step: 'health:web', message: 'health check GET :8080/ kept failing' }
     const first = await db().$transaction((tx) => openFailureTicket(tx, instance, failure))
     expect(first).toMatchObject({ channel: 'SYSTEM', priority: 'HIGH', groupId: 'hosting', instanceId: instance.id, requesterId: admin.user.id })
+    // No "we received your request": the failure mail names the ticket instead.
+    expect(await mailsTo(admin.user.email)).toEqual([])
     const body = (await db().ticketMessage.findFirstOrThrow({ where: { ticketId: first.id } })).body
     expect(body).toContain('health:web')
     expect(body).toContain('kept failing')

@@ -82,6 +82,8 @@ export interface NewTicket {
   attachments?: StoredAttachment[]
   /** Extra history lines (for example: opened from a mail to a closed ticket). */
   note?: Prisma.InputJsonValue
+  /** No confirmation to the requester (the caller tells them itself). */
+  quiet?: boolean
 }
 
 async function requireMember(tx: Tx, actor: Actor, organizationId: string) {
@@ -163,7 +165,7 @@ export async function createTicket(actor: Actor, input: NewTicket, outer?: Tx): 
       category: input.category,
       ...(input.note ? { note: input.note } : {}),
     })
-    await mailTicketCreated(tx, ticket, message)
+    if (!input.quiet) await mailTicketCreated(tx, ticket, message)
     // "We cannot work" should not wait until someone looks at the queue.
     if (ticket.priority === 'URGENT') {
       for (const agent of await helpdeskAgents(tx)) await mailAgentNotice(tx, ticket, agent, 'urgent')

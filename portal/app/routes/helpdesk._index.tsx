@@ -9,7 +9,7 @@ import { Field, FormErrors } from '~/components/field'
 import { PriorityBadge, SlaBadge, StatusBadge, When, type SlaView } from '~/components/tickets'
 import { ButtonForm } from '~/components/tools'
 import queueStylesUrl from '~/styles/helpdesk-queue.css?url'
-import { requireRole } from '~/utils/auth.server'
+import { hasRole, requireRole } from '~/utils/auth.server'
 import { catalogRecipes } from '~/utils/catalog.server'
 import { db } from '~/utils/db.server'
 import { env } from '~/utils/env.server'
@@ -80,7 +80,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
   }
   // What the person typed stays in the form, also when it was refused.
   const typed = Object.fromEntries(FILTER_KEYS.map((key) => [key, url.searchParams.get(key) ?? '']))
-  const common = { options, savedViews: views, typed, viewerId: session.userId, timeZone: env().HELPDESK_TIMEZONE, statuses: STATUSES, priorities: PRIORITIES, sorts: QUEUE_SORTS }
+  const common = {
+    isOperator: hasRole(session, 'platform-operator'), options, savedViews: views, typed, viewerId: session.userId, timeZone: env().HELPDESK_TIMEZONE, statuses: STATUSES, priorities: PRIORITIES, sorts: QUEUE_SORTS }
 
   if (!parsed.success) {
     const tabs = QUEUE_VIEWS.map((view) => ({ view, href: view === 'open' ? '' : `view=${view}`, count: null }))
@@ -112,7 +113,6 @@ export async function loader({ request }: LoaderFunctionArgs) {
         organisation: row.organisation,
         tool: row.tool ? toolName(row.tool, lang) : null,
         assignee: row.assignee?.name ?? null,
-        mine: row.assignee?.id === session.userId,
         group: row.group?.name ?? null,
         tags: row.tags.map((tag) => ({ tag, href: link({ tag }) })),
         lastActivityAt: row.lastActivityAt.toISOString(),
@@ -159,7 +159,9 @@ export async function action({ request }: ActionFunctionArgs) {
       changed: result.changed.length ? t('queue.bulk.changed', { list: list(result.changed) ?? '' }) : null,
       unchanged: result.unchanged.length ? t('queue.bulk.unchanged', { list: list(result.unchanged) ?? '' }) : null,
       refused: result.refused.map((r) => {
-        const reason = isMessageKey(r.key) ? t(r.key, r.vars) : r.key
+        // A closed ticket's own message speaks of replies; here it is about the change.
+        const key = r.key === 'ticket.error.closed' ? 'queue.bulk.error.closed' : r.key
+        const reason = isMessageKey(key) ? t(key, r.vars) : key
         return { id: r.id, text: r.number === null ? t('queue.bulk.missingTicket', { reason }) : t('queue.bulk.refusedTicket', { number: r.number, reason }) }
       }),
     }
@@ -401,7 +403,8 @@ function TicketTable({ resetKey }: { resetKey: number }) {
     for (const box of table.current?.querySelectorAll<HTMLInputElement>('input[name="ticketId"]') ?? []) box.checked = checked
   }
   return (
-    <div className="queue-table-wrap" role="region" aria-labelledby="queue-caption" tabIndex={0}>
+    // A new key after each change clears the ticks, "select all" included.
+    <div key={resetKey} className="queue-table-wrap" role="region" aria-labelledby="queue-caption" tabIndex={0}>
       <table ref={table} className="queue-table">
         <caption id="queue-caption">{t('queue.table.caption', { view: t(`queue.view.${view}`) })}</caption>
         <thead>
@@ -425,7 +428,7 @@ function TicketTable({ resetKey }: { resetKey: number }) {
             <th scope="col">{t('queue.col.activity')}</th>
           </tr>
         </thead>
-        <tbody key={String(resetKey)}>
+        <tbody>
           {rows.map((row) => (
             <tr key={row.id}>
               <td className="select">
@@ -545,7 +548,7 @@ function SavedViews({ result }: { result?: SubmissionResult<string[]> }) {
 }
 
 export default function HelpdeskQueue() {
-  const { errors, tabs, view, rows, total, page, pageSize } = useLoaderData<typeof loader>()
+  const { errors, tabs, view, rows, total, page, pageSize, isOperator } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as ActionResult | undefined
   const t = useT()
   const from = (page - 1) * pageSize + 1
@@ -553,7 +556,11 @@ export default function HelpdeskQueue() {
     <>
       <div className="queue-head">
         <h1>{t('queue.title')}</h1>
-        <Link to="/helpdesk/canned">{t('queue.cannedLink')}</Link>
+        <nav aria-label={t('queue.title')} className="actions">
+          <Link to="/helpdesk/canned">{t('queue.cannedLink')}</Link>
+          <Link to="/helpdesk/settings">{t('nav.helpdeskSettings')}</Link>
+          {isOperator ? <Link to="/helpdesk/privacy">{t('privacy.title')}</Link> : null}
+        </nav>
       </div>
       {result?.notice ? (
         <div className="notice" role="status">

@@ -99,6 +99,7 @@ export const helpdeskQueueEn = {
   'queue.bulk.error.pendingPast': 'Choose a moment in the future to wait until.',
   'queue.bulk.error.date': 'Fill in a date, and a time if you like.',
   'queue.bulk.error.tag': 'Fill in a tag: letters, digits, “-”, “_” or “.”, at most 40.',
+  'queue.bulk.error.closed': 'it is closed. Set it to Open first, then change it.',
   'queue.bulk.error.failed': 'Something went wrong on our side (it is logged). Try this ticket again.',
 
   'queue.saved.title': 'Saved views',
@@ -248,6 +249,7 @@ export const helpdeskQueueNl: Record<keyof typeof helpdeskQueueEn, string> = {
   'queue.bulk.error.pendingPast': 'Kies een moment in de toekomst om tot te wachten.',
   'queue.bulk.error.date': 'Vul een datum in, en eventueel een tijd.',
   'queue.bulk.error.tag': 'Vul een label in: letters, cijfers, “-”, “_” of “.”, hoogstens 40.',
+  'queue.bulk.error.closed': 'het is gesloten. Zet het eerst op Open en wijzig het dan.',
   'queue.bulk.error.failed': 'Er ging aan onze kant iets mis (dat is vastgelegd). Probeer dit ticket opnieuw.',
 
   'queue.saved.title': 'Opgeslagen weergaven',

@@ -240,22 +240,21 @@ interface Branch {
 }
 
 /**
- * How a sort reads the table. The overall order is what the page shows;
- * the branches split the matching tickets so that each is read in that
- * order from an index, or sorts only a few rows: the tickets with a clock
- * (the active ones, few) apart from those without (mostly closed, newest
- * first by number); one branch per status for the last activity (the index
- * on status and lastActivityAt). Each branch yields at most a page's end
- * worth of rows and the union is sorted once more, so the result is exactly
- * that of the overall ORDER BY.
+ * The order of a sort, and how to read the table for it. `due`: tickets
+ * with a clock running first, soonest due first, then the others (no target
+ * left, waiting, resolved, closed) newest first; `priority`: the most urgent
+ * first, then as `due`; `updated`: last activity first; `created`: newest
+ * first.
  *
- * Only where closed tickets can be among the matches is this worth it: new,
- * open and pending tickets are few and sort quickly as they are. And never
- * with a search: the GIN index finds the matches, and walking another index
- * instead would compute the text search on every ticket passed.
- *
- * Tickets with a clock running come first, soonest due first; the others
- * (no target left, waiting, resolved, closed) follow, newest first.
+ * Where closed tickets can be among the matches (there are many), the
+ * matches are split into branches that an index reads in order or that hold
+ * few rows: the tickets with a clock apart from those without (newest first
+ * from the index on number), or one branch per status for the last activity
+ * (the index on status and lastActivityAt). Each branch yields at most the
+ * rows up to the page's end and their union is sorted once more, so the page
+ * is exactly that of the one ORDER BY. Not with a search: the GIN index
+ * finds the matches, and walking another index instead would run the text
+ * search on every ticket it passes.
  */
 function sortPlan(
   sort: QueueSort,

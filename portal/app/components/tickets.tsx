@@ -64,7 +64,7 @@ export function formatMinutes(minutes: number, lang: 'nl' | 'en') {
 }
 
 /** An SLA countdown: what is left in business hours, or by how much it is overdue. */
-export function SlaBadge({ sla }: { sla: SlaView }) {
+export function SlaBadge({ sla, timeZone }: { sla: SlaView; timeZone: string }) {
   const t = useT()
   const lang = useLanguage()
   const time = formatMinutes(sla.minutesLeft, lang)
@@ -74,7 +74,10 @@ export function SlaBadge({ sla }: { sla: SlaView }) {
       : sla.state === 'paused'
         ? t('sla.paused')
         : sla.state === 'breached'
-          ? t('sla.overdue', { time })
+          ? // Missed outside business hours: no business minute has passed since, so say when it was due.
+            Math.abs(sla.minutesLeft) < 1
+            ? t('sla.overdueSince', { time: new Intl.DateTimeFormat(lang === 'nl' ? 'nl-NL' : 'en-GB', { weekday: 'short', hour: '2-digit', minute: '2-digit', timeZone }).format(new Date(sla.dueAt)) })
+            : t('sla.overdue', { time })
           : t('sla.dueIn', { time })
   return (
     <span className={`badge sla-${sla.state}`}>

@@ -474,7 +474,7 @@ function TicketTable({ resetKey }: { resetKey: number }) {
                   '—'
                 )}
               </td>
-              <td>{row.sla ? <SlaBadge sla={row.sla} /> : '—'}</td>
+              <td>{row.sla ? <SlaBadge sla={row.sla} timeZone={timeZone} /> : '—'}</td>
               <td>
                 <When iso={row.lastActivityAt} timeZone={timeZone} />
               </td>

@@ -681,7 +681,7 @@ export default function TicketPage() {
               <dt>{t('sla.title')}</dt>
               <dd>
                 {sla.map((s) => (
-                  <SlaBadge key={s.label} sla={s} />
+                  <SlaBadge key={s.label} sla={s} timeZone={timeZone} />
                 ))}
               </dd>
             </>

@@ -187,7 +187,8 @@ export const helpdeskEn = {
   'sla.met': 'met',
   'sla.paused': 'paused while waiting',
   'sla.dueIn': 'due in {time} (business hours)',
-  'sla.overdue': 'overdue by {time}',
+  'sla.overdue': 'overdue by {time} (business hours)',
+  'sla.overdueSince': 'overdue since {time}',
 
   'satisfaction.title': 'How did we help you?',
   'satisfaction.intro': 'Ticket #{number}, “{subject}”, is resolved. Would you tell us how it went? No sign-in needed.',
@@ -417,7 +418,8 @@ export const helpdeskNl: Record<keyof typeof helpdeskEn, string> = {
   'sla.met': 'gehaald',
   'sla.paused': 'gepauzeerd tijdens het wachten',
   'sla.dueIn': 'nog {time} (werktijd)',
-  'sla.overdue': '{time} te laat',
+  'sla.overdue': '{time} te laat (werktijd)',
+  'sla.overdueSince': 'te laat sinds {time}',
 
   'satisfaction.title': 'Hoe hebben we je geholpen?',
   'satisfaction.intro': 'Ticket #{number}, “{subject}”, is opgelost. Wil je ons vertellen hoe het ging? Inloggen is niet nodig.',

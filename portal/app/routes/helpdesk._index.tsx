@@ -6,6 +6,7 @@ import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { useEffect, useRef, useState } from 'react'
 import { z } from 'zod'
 import { Field, FormErrors } from '~/components/field'
+import { ActionNotice } from '~/components/action-notice'
 import { PriorityBadge, SlaBadge, StatusBadge, When, type SlaView } from '~/components/tickets'
 import { ButtonForm } from '~/components/tools'
 import queueStylesUrl from '~/styles/helpdesk-queue.css?url'
@@ -562,16 +563,7 @@ export default function HelpdeskQueue() {
           {isOperator ? <Link to="/helpdesk/privacy">{t('privacy.title')}</Link> : null}
         </nav>
       </div>
-      {result?.notice ? (
-        <div className="notice" role="status">
-          {result.notice}
-        </div>
-      ) : null}
-      {result?.error ? (
-        <div className="notice error" role="alert">
-          {result.error}
-        </div>
-      ) : null}
+      <ActionNotice result={result} />
       {result?.errors?.length ? (
         <div className="notice error" role="alert">
           <ul className="plain">

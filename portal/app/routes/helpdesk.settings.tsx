@@ -17,6 +17,11 @@ import { useLanguage, useT } from '~/utils/use-t'
 export const meta: MetaFunction = () => [{ title: 'Helpdesk settings · Commons Portal' }]
 
 const minutes = z.coerce.number({ error: 'sla.settings.minutes' }).int('sla.settings.minutes').min(5, 'sla.settings.minutes').max(60 * 24 * 60, 'sla.settings.minutes')
+const groupSchema = z.object({
+  intent: z.literal('add-group'),
+  name: z.string({ error: 'form.required' }).trim().min(2, 'form.tooShort|min=2').max(60, 'form.tooLong|max=60'),
+  description: z.string().trim().max(200, 'form.tooLong|max=200').optional(),
+})
 const slaSchema = z.object(Object.fromEntries(PRIORITIES.flatMap((p) => [[`${p}.first`, minutes], [`${p}.resolution`, minutes]])) as Record<string, typeof minutes>)
 
 /** Business hours and SLA targets: everyone on the helpdesk may look, operators may change the targets. */
@@ -28,6 +33,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const holidays = [...dutchPublicHolidays(year), ...dutchPublicHolidays(year + 1)].filter((h) => h.date >= today).slice(0, 8)
   return {
     targets: await slaTargets(),
+    groups: await db().helpdeskGroup.findMany({ orderBy: { name: 'asc' }, include: { _count: { select: { tickets: true } } } }),
     mayEdit: hasRole(session, 'platform-operator'),
     hours: env().HELPDESK_BUSINESS_HOURS,
     timeZone: calendar.timeZone,
@@ -42,7 +48,16 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request }: ActionFunctionArgs) {
   const session = await requireRole(request, 'platform-operator')
   const { t } = await getTranslator(request)
-  const submission = parseWithZod(await request.formData(), { schema: slaSchema })
+  const form = await request.formData()
+  if (form.get('intent') === 'add-group') {
+    const added = groupSchema.safeParse(Object.fromEntries(form))
+    if (!added.success) return data({ notice: null, error: t('sla.settings.groupInvalid') }, { status: 400 })
+    if (await db().helpdeskGroup.findUnique({ where: { name: added.data.name } })) return data({ notice: null, error: t('sla.settings.groupTaken') }, { status: 409 })
+    const group = await db().helpdeskGroup.create({ data: { name: added.data.name, description: added.data.description ?? '' } })
+    await db().auditEntry.create({ data: { actorId: session.userId, action: 'helpdesk.add-queue', targetType: 'helpdesk-group', targetId: group.id } })
+    return { notice: t('sla.settings.groupAdded', { name: group.name }), error: null }
+  }
+  const submission = parseWithZod(form, { schema: slaSchema })
   if (submission.status !== 'success') return data({ notice: null, error: t('sla.settings.minutes') }, { status: 400 })
   const v = submission.value as Record<string, number>
   const rows = PRIORITIES.map((p) => ({ priority: p, firstResponseMinutes: v[`${p}.first`]!, resolutionMinutes: v[`${p}.resolution`]! }))
@@ -56,7 +71,7 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 export default function HelpdeskSettings() {
-  const { targets, mayEdit, hours, timeZone, closedDates, holidays, warnMinutes, autoCloseDays, retentionDays } = useLoaderData<typeof loader>()
+  const { targets, groups, mayEdit, hours, timeZone, closedDates, holidays, warnMinutes, autoCloseDays, retentionDays } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   const t = useT()
   const lang = useLanguage()
@@ -105,6 +120,31 @@ export default function HelpdeskSettings() {
             <p className="muted">{t('sla.settings.operatorsOnly')}</p>
           )}
         </Form>
+      </section>
+      <section className="panel" aria-labelledby="queues-title">
+        <h2 id="queues-title">{t('sla.settings.queues')}</h2>
+        <ul>
+          {groups.map((g) => (
+            <li key={g.id}>
+              <strong>{g.name}</strong>
+              {g.description ? ` — ${g.description}` : ''} <span className="muted">({t('sla.settings.queueTickets', { count: String(g._count.tickets) })})</span>
+            </li>
+          ))}
+        </ul>
+        {mayEdit ? (
+          <Form method="post" className="stack">
+            <input type="hidden" name="intent" value="add-group" />
+            <div className="field">
+              <label htmlFor="group-name">{t('sla.settings.groupName')}</label>
+              <input id="group-name" name="name" required minLength={2} maxLength={60} />
+            </div>
+            <div className="field">
+              <label htmlFor="group-description">{t('sla.settings.groupDescription')}</label>
+              <input id="group-description" name="description" maxLength={200} />
+            </div>
+            <button type="submit">{t('sla.settings.groupAdd')}</button>
+          </Form>
+        ) : null}
       </section>
       <section className="panel" aria-labelledby="calendar-title">
         <h2 id="calendar-title">{t('sla.settings.calendar')}</h2>

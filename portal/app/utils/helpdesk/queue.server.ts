@@ -162,6 +162,9 @@ const overdue = (now: Date) =>
   sql`((t."firstResponseAt" IS NULL AND t."firstResponseDueAt" < ${at(now)}) OR t."resolutionDueAt" < COALESCE(t."slaPausedAt", ${at(now)}))`
 
 /** The due date that matters next (see queueSla): the first reply until there is one, then the resolution, none while pending. */
+// The index "Ticket_active_nextDue_idx" (helpdesk migration) is built on exactly
+// this expression, with "number" DESC: change one, change the other, or the
+// default view falls back to sorting every active ticket.
 const nextDue = sql`CASE
   WHEN t.status IN ('RESOLVED', 'CLOSED') THEN NULL
   WHEN t."firstResponseAt" IS NULL AND t."firstResponseDueAt" IS NOT NULL THEN t."firstResponseDueAt"

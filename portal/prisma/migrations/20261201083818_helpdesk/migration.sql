@@ -206,7 +206,7 @@ CREATE INDEX "Ticket_assigneeId_status_idx" ON "Ticket"("assigneeId", "status");
 CREATE INDEX "Ticket_groupId_status_idx" ON "Ticket"("groupId", "status");
 
 -- CreateIndex
-CREATE INDEX "Ticket_instanceId_idx" ON "Ticket"("instanceId");
+CREATE INDEX "Ticket_instanceId_status_idx" ON "Ticket"("instanceId", "status");
 
 -- CreateIndex
 CREATE INDEX "Ticket_requesterId_idx" ON "Ticket"("requesterId");
@@ -303,6 +303,16 @@ ALTER TABLE "SavedTicketView" ADD CONSTRAINT "SavedTicketView_ownerId_fkey" FORE
 
 -- Full-text search over the subject and messages of a ticket, with the simple configuration: Dutch and English alike, no stemming.
 CREATE INDEX "Ticket_searchText_fts_idx" ON "Ticket" USING GIN (to_tsvector('simple', "searchText"));
+
+-- The agent queue, sorted by the next SLA due date (the expression of nextDue in queue.server.ts, exactly).
+CREATE INDEX "Ticket_active_nextDue_idx" ON "Ticket" ((CASE WHEN "status" IN ('RESOLVED', 'CLOSED') THEN NULL
+  WHEN "firstResponseAt" IS NULL AND "firstResponseDueAt" IS NOT NULL THEN "firstResponseDueAt"
+  WHEN "status" = 'PENDING' THEN NULL ELSE "resolutionDueAt" END) ASC NULLS LAST, "number" DESC)
+  WHERE "status" IN ('NEW', 'OPEN', 'PENDING');
+
+-- The counts of the queue tabs, read from the index alone.
+CREATE INDEX "Ticket_active_counts_idx" ON "Ticket" ("status", "assigneeId", "firstResponseAt", "firstResponseDueAt", "resolutionDueAt", "slaPausedAt")
+  WHERE "status" IN ('NEW', 'OPEN', 'PENDING');
 
 -- SLA targets in business minutes (first response, resolution), which operators may change.
 INSERT INTO "SlaPolicy" ("priority", "firstResponseMinutes", "resolutionMinutes", "updatedAt") VALUES

@@ -388,19 +388,22 @@ test('bad input: an empty form, a disguised file, a forged ticket id, a closed t
   await page.goto('/tickets')
   await expect(page.getByRole('link', { name: /^#\d+ / })).toHaveCount(listed)
 
-  // A web page dressed up as a screenshot, and a program: refused by their content, the typed text stays.
+  // A web page dressed up as a screenshot, a program and a huge scan: refused, the typed text stays.
   const secondBody = `The PDF invoices from the accounting tool show an error (${unique}).`
   await page.goto('/tickets/new')
   await fillTicketForm(page, { subject: secondSubject, body: secondBody, category: 'A question about how something works', priority: /^Low — a question, no hurry/ })
   await page.getByLabel('Attachments (optional)').setInputFiles([
     { name: 'invoice.png', mimeType: 'image/png', buffer: Buffer.from('<html><body><script>alert(document.cookie)</script></body></html>') },
     { name: 'viewer.exe', mimeType: 'application/octet-stream', buffer: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(510, 0x90)]) },
+    // A real PDF header, but 11 MB: over ATTACHMENT_MAX_MB (10).
+    { name: 'scan.pdf', mimeType: 'application/pdf', buffer: Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(11 * 1024 * 1024, 0x20)]) },
   ])
   await page.getByRole('button', { name: 'Send ticket' }).click()
   const refusal = page.getByRole('alert')
   await expect(refusal).toContainText('Some files could not be attached, so nothing was sent yet. Your text is kept')
   await expect(refusal).toContainText('invoice.png: this type of file is not accepted')
   await expect(refusal).toContainText('viewer.exe: this type of file is not accepted')
+  await expect(refusal).toContainText('scan.pdf: larger than 10 MB')
   await expect(page).toHaveURL('/tickets/new')
   await expect(page.getByLabel('Subject')).toHaveValue(secondSubject)
   await expect(page.getByLabel('What happens?')).toHaveValue(secondBody)

@@ -52,7 +52,7 @@ test('an operator changes an SLA target and adds a queue; bad values are refused
   await agent.page.goto('/helpdesk/settings')
   await expect(agent.page.getByText('Platform operators can change the targets.')).toBeVisible()
   await expect(agent.page.getByRole('button', { name: 'Save targets' })).toHaveCount(0)
-  const refused = await agent.page.request.post('/helpdesk/settings', { form: { 'URGENT.first': '5' } })
+  const refused = await agent.page.request.post('/helpdesk/settings', { form: { URGENT_first: '50' } })
   expect(refused.status()).toBe(403)
   await agent.context.close()
 

@@ -1,4 +1,3 @@
-import { parseWithZod } from '@conform-to/zod/v4'
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
 import { Form, useActionData, useLoaderData } from '@remix-run/react'
@@ -22,7 +21,7 @@ const groupSchema = z.object({
   name: z.string({ error: 'form.required' }).trim().min(2, 'form.tooShort|min=2').max(60, 'form.tooLong|max=60'),
   description: z.string().trim().max(200, 'form.tooLong|max=200').optional(),
 })
-const slaSchema = z.object(Object.fromEntries(PRIORITIES.flatMap((p) => [[`${p}.first`, minutes], [`${p}.resolution`, minutes]])) as Record<string, typeof minutes>)
+const slaSchema = z.object(Object.fromEntries(PRIORITIES.flatMap((p) => [[`${p}_first`, minutes], [`${p}_resolution`, minutes]])) as Record<string, typeof minutes>)
 
 /** Business hours and SLA targets: everyone on the helpdesk may look, operators may change the targets. */
 export async function loader({ request }: LoaderFunctionArgs) {
@@ -57,10 +56,11 @@ export async function action({ request }: ActionFunctionArgs) {
     await db().auditEntry.create({ data: { actorId: session.userId, action: 'helpdesk.add-queue', targetType: 'helpdesk-group', targetId: group.id } })
     return { notice: t('sla.settings.groupAdded', { name: group.name }), error: null }
   }
-  const submission = parseWithZod(form, { schema: slaSchema })
-  if (submission.status !== 'success') return data({ notice: null, error: t('sla.settings.minutes') }, { status: 400 })
-  const v = submission.value as Record<string, number>
-  const rows = PRIORITIES.map((p) => ({ priority: p, firstResponseMinutes: v[`${p}.first`]!, resolutionMinutes: v[`${p}.resolution`]! }))
+  // Plain names (PRIORITY_first): Conform would read "URGENT.first" as a nested object.
+  const submission = slaSchema.safeParse(Object.fromEntries(form))
+  if (!submission.success) return data({ notice: null, error: t('sla.settings.minutes') }, { status: 400 })
+  const v = submission.data as Record<string, number>
+  const rows = PRIORITIES.map((p) => ({ priority: p, firstResponseMinutes: v[`${p}_first`]!, resolutionMinutes: v[`${p}_resolution`]! }))
   if (rows.some((r) => r.resolutionMinutes < r.firstResponseMinutes)) return data({ notice: null, error: t('sla.settings.order') }, { status: 400 })
   await db().$transaction(async (tx) => {
     for (const { priority, ...row } of rows) await tx.slaPolicy.upsert({ where: { priority }, create: { priority, ...row }, update: row })
@@ -81,7 +81,7 @@ export default function HelpdeskSettings() {
         <h1 id="sla-title">{t('sla.settings.title')}</h1>
         <ActionNotice result={actionData} />
         <p>{t('sla.settings.intro', { warn: String(warnMinutes) })}</p>
-        <Form method="post">
+        <Form method="post" noValidate>
           <table>
             <caption className="visually-hidden">{t('sla.settings.title')}</caption>
             <thead>
@@ -103,7 +103,7 @@ export default function HelpdeskSettings() {
                         <label htmlFor={id} className="visually-hidden">
                           {t(`ticket.priority.${p}`)}: {kind === 'first' ? t('sla.firstResponse') : t('sla.resolution')} ({t('sla.settings.unit')})
                         </label>
-                        {mayEdit ? <input id={id} name={`${p}.${kind}`} type="number" min={5} defaultValue={value} inputMode="numeric" /> : null}
+                        {mayEdit ? <input id={id} name={`${p}_${kind}`} type="number" min={5} defaultValue={value} inputMode="numeric" /> : null}
                         <span className="muted"> {formatMinutes(value, lang)}</span>
                       </td>
                     )
@@ -132,7 +132,7 @@ export default function HelpdeskSettings() {
           ))}
         </ul>
         {mayEdit ? (
-          <Form method="post" className="stack">
+          <Form method="post" className="stack" noValidate>
             <input type="hidden" name="intent" value="add-group" />
             <div className="field">
               <label htmlFor="group-name">{t('sla.settings.groupName')}</label>

@@ -23,6 +23,8 @@ export interface PassCounts {
   warnings: number
   breaches: number
   purged: number
+  /** Inbound mail ledger rows past INBOUND_LEDGER_DAYS. */
+  forgotten: number
 }
 
 const MARKERS = {
@@ -38,6 +40,9 @@ const MARKERS = {
  * change claims its row first (FOR UPDATE SKIP LOCKED, or a compare-and-set
  * on the marker), so each happens, and each mail goes out, once.
  */
+/** How long a received mail's Message-ID is remembered for deduplication. */
+const INBOUND_LEDGER_DAYS = 90
+
 export class HelpdeskScheduler {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<unknown> | undefined
@@ -71,7 +76,12 @@ export class HelpdeskScheduler {
     const closed = await this.closeResolved(now)
     const { warnings, breaches } = await this.slaNotices(now)
     const purged = await purgeClosedTickets(retentionCutoff(now), this.scope)
-    const counts = { reopened, closed, warnings, breaches, purged }
+    // The inbound ledger only has to outlive a mail's redelivery (days, not months); it keeps no ticket data.
+    const forgotten =
+      Object.keys(this.scope).length === 0
+        ? (await db().inboundMail.deleteMany({ where: { receivedAt: { lt: new Date(now.getTime() - INBOUND_LEDGER_DAYS * 24 * 3600_000) } } })).count
+        : 0
+    const counts = { reopened, closed, warnings, breaches, purged, forgotten }
     if (Object.values(counts).some((n) => n > 0)) logger.info(counts, 'helpdesk scheduler pass')
     return counts
   }

@@ -8,7 +8,7 @@
  * containers outlive us. Call `stop()` to stop it (only if we started it).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -43,11 +43,49 @@ let pending: Promise<DockerEngine> | undefined
  * share that start (and its stop); later calls find it running.
  */
 export function ensureDockerEngine(opts: { log?: (line: string) => void } = {}): Promise<DockerEngine> {
+  const log = opts.log ?? (() => {})
   // Two callers in one process share one start instead of racing two daemons.
-  pending ??= ensure(opts.log ?? (() => {})).finally(() => {
+  pending ??= ensure(log).finally(() => {
     pending = undefined
   })
-  return pending
+  return pending.then((engine) => sharedWithOthers(engine, log))
+}
+
+// Every process using the engine (test runs, `npm run dev`) leaves its pid
+// here, machine-wide: a test run that started dockerd does not stop it under
+// another run (another checkout, another TEST_PORT_OFFSET) still using it.
+const usersDir = '/run/commons-portal/docker-users'
+
+function sharedWithOthers(engine: DockerEngine, log: (line: string) => void): DockerEngine {
+  const mine = path.join(usersDir, String(process.pid))
+  try {
+    mkdirSync(usersDir, { recursive: true })
+    writeFileSync(mine, '')
+  } catch {
+    // Not root: then we cannot have started dockerd either, and never stop it.
+  }
+  return {
+    ...engine,
+    stop: async () => {
+      rmSync(mine, { force: true })
+      const others = existsSync(usersDir) ? readdirSync(usersDir).map(Number).filter((pid) => pid !== process.pid && isAlive(pid)) : []
+      if (engine.startedByUs && others.length > 0) {
+        log(`dockerd keeps running: pid ${others.join(', ')} still uses it`)
+        return
+      }
+      await engine.stop()
+    },
+  }
+}
+
+function isAlive(pid: number) {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
 
 async function ensure(log: (line: string) => void): Promise<DockerEngine> {

@@ -36,7 +36,7 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? 
  * the URL (404 otherwise).
  */
 export async function loader({ request, params }: LoaderFunctionArgs) {
-  const { session, organization, isAdmin } = await requireOrgAccess(request, params.slug)
+  const { session, organization, isAdmin, membership } = await requireOrgAccess(request, params.slug)
   const { lang } = await getTranslator(request)
   const found = await instanceOf(organization.id, params.id)
   const staff = hasRole(session, 'platform-operator') || hasRole(session, 'helpdesk-agent')
@@ -78,6 +78,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     logs,
     staff,
     isAdmin,
+    isMember: Boolean(membership),
     retentionDays: env().REMOVED_VOLUME_GRACE_DAYS,
   }
 }
@@ -219,7 +220,7 @@ function RemoveForm({ slug, id, tool, org, days, result }: { slug: string; id: s
 }
 
 export default function InstancePage() {
-  const { organization, instance, reachable, events, logs, staff, isAdmin, retentionDays } = useLoaderData<typeof loader>()
+  const { organization, instance, reachable, events, logs, staff, isAdmin, isMember, retentionDays } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as ActionResult | undefined
   const t = useT()
   const lang = useLanguage()
@@ -232,6 +233,11 @@ export default function InstancePage() {
       </p>
       <h1>{t('instance.title', { tool: instance.tool, org: organization.name })}</h1>
       <ActionNotice result={result} />
+      {isMember && !instance.removed ? (
+        <p>
+          <Link to={`/tickets/new?instance=${encodeURIComponent(instance.id)}`}>{t('instance.reportProblem', { tool: instance.tool })}</Link>
+        </p>
+      ) : null}
       {!reachable ? (
         <p className="notice error" role="status">
           {t('instance.unavailable')}

@@ -7,6 +7,7 @@ export const helpdeskEn = {
   'nav.support': 'Support',
   'nav.helpdesk': 'Helpdesk queue',
   'org.support.link': 'Support tickets of this organisation',
+  'instance.reportProblem': 'Something wrong with {tool}? Ask the helpdesk',
   'dashboard.next.support': 'Something not working, or a question? Open a support ticket and we answer, by mail too.',
 
   'tickets.title': 'Support',
@@ -246,6 +247,7 @@ export const helpdeskNl: Record<keyof typeof helpdeskEn, string> = {
   'nav.support': 'Ondersteuning',
   'nav.helpdesk': 'Helpdeskwachtrij',
   'org.support.link': 'Supporttickets van deze organisatie',
+  'instance.reportProblem': 'Klopt er iets niet met {tool}? Vraag het de helpdesk',
   'dashboard.next.support': 'Werkt er iets niet, of heb je een vraag? Open een supportticket; we antwoorden, ook per mail.',
 
   'tickets.title': 'Ondersteuning',

@@ -86,7 +86,7 @@ export default function HelpdeskSettings() {
             <caption className="visually-hidden">{t('sla.settings.title')}</caption>
             <thead>
               <tr>
-                <th scope="col">{t('ticket.field.priority')}</th>
+                <th scope="col">{t('ticket.label.priority')}</th>
                 <th scope="col">{t('sla.firstResponse')}</th>
                 <th scope="col">{t('sla.resolution')}</th>
               </tr>

@@ -414,7 +414,7 @@ function AgentPanel() {
           </div>
         ) : null}
         <div className="field">
-          <label htmlFor="f-priority">{t('ticket.field.priority')}</label>
+          <label htmlFor="f-priority">{t('ticket.label.priority')}</label>
           <select id="f-priority" name="priority" defaultValue={ticket.priority}>
             {PRIORITIES.map((p) => (
               <option key={p} value={p}>
@@ -424,7 +424,7 @@ function AgentPanel() {
           </select>
         </div>
         <div className="field">
-          <label htmlFor="f-category">{t('ticket.field.category')}</label>
+          <label htmlFor="f-category">{t('ticket.label.category')}</label>
           <select id="f-category" name="category" defaultValue={ticket.category}>
             {CATEGORIES.map((c) => (
               <option key={c} value={c}>
@@ -639,11 +639,11 @@ export default function TicketPage() {
               </span>
             ) : null}
           </dd>
-          <dt>{t('ticket.field.priority')}</dt>
+          <dt>{t('ticket.label.priority')}</dt>
           <dd>
             <PriorityBadge priority={ticket.priority} />
           </dd>
-          <dt>{t('ticket.field.category')}</dt>
+          <dt>{t('ticket.label.category')}</dt>
           <dd>{t(`ticket.category.${ticket.category}`)}</dd>
           {organization ? (
             <>

@@ -79,7 +79,7 @@ export default function Tickets() {
             <tr>
               <th scope="col">{t('tickets.col.ticket')}</th>
               <th scope="col">{t('ticket.field.status')}</th>
-              <th scope="col">{t('ticket.field.priority')}</th>
+              <th scope="col">{t('ticket.label.priority')}</th>
               {multipleOrganisations ? <th scope="col">{t('ticket.field.organisation')}</th> : null}
               <th scope="col">{t('ticket.requester')}</th>
               <th scope="col">{t('tickets.col.activity')}</th>

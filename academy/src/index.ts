@@ -1,0 +1,3 @@
+export * from './course.ts'
+export * from './markdown.ts'
+export * from './load.ts'

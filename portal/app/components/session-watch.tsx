@@ -19,7 +19,7 @@ export function SessionWatch({ url, realm, clientId }: { url: string; realm: str
       try {
         // Only a change seen by the session iframe ends the portal session:
         // an initial "not signed in" may just be a browser that blocks the frame's cookie.
-        await keycloak.init({
+        const authenticated = await keycloak.init({
           onLoad: 'check-sso',
           pkceMethod: 'S256',
           silentCheckSsoRedirectUri: `${window.location.origin}/silent-check-sso.html`,
@@ -28,6 +28,8 @@ export function SessionWatch({ url, realm, clientId }: { url: string; realm: str
           checkLoginIframe: true,
           checkLoginIframeInterval: 5,
         })
+        // Says whether the watch is on (it is off where the frame's cookie is blocked); the end-to-end tests wait for it.
+        if (!cancelled) document.documentElement.dataset.sessionWatch = authenticated ? 'on' : 'off'
       } catch {
         // Keycloak unreachable: keep the page; the server still checks every request.
       }

@@ -210,12 +210,12 @@ test('signing in from a page comes back to it', async ({ page }) => {
   await expect(page).toHaveURL(`/organisations/${orgSlug}`)
 })
 
-// keycloak-js's session frame misses a sign-out now and then in a full run
-// (about 1 in 3 today, never alone); the cause is not found yet. Retried, so
-// the run says when the watch works at all, until the cause is fixed.
-test.describe('keycloak-js session watch', () => {
-  test.describe.configure({ retries: 2 })
-  test('an open tab follows a sign-out in another tab (keycloak-js session check)', async ({ browser }) => {
+test('an open tab follows a sign-out in another tab (keycloak-js session check)', async ({ browser }) => {
+  // keycloak-js's session frame misses a sign-out now and then in a full run
+  // (about 1 in 3 today, never alone; cause not found yet): the whole
+  // scenario, in a fresh browser context, gets up to three tries.
+  test.setTimeout(150_000)
+  await expect(async () => {
     const { context, page } = await newSignedInPage(browser, 'trainer@demo.commons.local')
     await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible()
     // keycloak-js is watching once its check-sso has come back signed in (the
@@ -234,5 +234,5 @@ test.describe('keycloak-js session watch', () => {
     await expect(page).toHaveURL(/\/\?sessionEnded=1$/, { timeout: 30_000 })
     await expect(page.getByRole('status')).toContainText('Your session ended elsewhere')
     await context.close()
-  })
+  }).toPass({ timeout: 140_000 })
 })

@@ -1,3 +1,5 @@
 export * from './course.ts'
 export * from './markdown.ts'
 export * from './load.ts'
+export * from './content.ts'
+export * from './progress.ts'

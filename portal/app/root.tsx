@@ -101,6 +101,11 @@ function Header() {
             ) : null}
             {user ? (
               <li>
+                <Link to="/academy">{t('nav.academy')}</Link>
+              </li>
+            ) : null}
+            {user ? (
+              <li>
                 <Link to="/tickets">{t('nav.support')}</Link>
               </li>
             ) : null}

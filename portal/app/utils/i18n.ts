@@ -1,3 +1,6 @@
+import { academyEn, academyNl } from './i18n-academy'
+import { academyInsightsEn, academyInsightsNl } from './i18n-academy-insights'
+import { academyStudioEn, academyStudioNl } from './i18n-academy-studio'
 import { helpdeskPrivacyEn, helpdeskPrivacyNl } from './i18n-helpdesk-privacy'
 import { helpdeskEn, helpdeskNl } from './i18n-helpdesk'
 import { helpdeskQueueEn, helpdeskQueueNl } from './i18n-helpdesk-queue'
@@ -140,6 +143,9 @@ const en = {
   ...helpdeskEn,
   ...helpdeskPrivacyEn,
   ...helpdeskQueueEn,
+  ...academyEn,
+  ...academyStudioEn,
+  ...academyInsightsEn,
 } as const
 
 export type MessageKey = keyof typeof en
@@ -277,6 +283,9 @@ const nl: Record<MessageKey, string> = {
   ...helpdeskNl,
   ...helpdeskPrivacyNl,
   ...helpdeskQueueNl,
+  ...academyNl,
+  ...academyStudioNl,
+  ...academyInsightsNl,
 }
 
 export const LANGUAGES = ['nl', 'en'] as const

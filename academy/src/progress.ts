@@ -60,6 +60,16 @@ export type QuestionResult = { questionId: string; correct: boolean; chosen: str
 
 export type QuizGrade = { score: number; right: number; total: number; passed: boolean; results: QuestionResult[] }
 
+/**
+ * The options chosen for one question. Only the answers' own keys count: a
+ * question id may be any lowercase word, and `answers['constructor']` on a
+ * plain object is a function, not "unanswered".
+ */
+function chosenFor(answers: QuizAnswers, questionId: string): readonly string[] {
+  const chosen = Object.hasOwn(answers, questionId) ? answers[questionId] : undefined
+  return Array.isArray(chosen) ? chosen : []
+}
+
 export type AnswerProblem = { code: 'unanswered'; questionId: string } | { code: 'one-answer-only'; questionId: string } | { code: 'unknown-option'; questionId: string }
 
 /**
@@ -70,7 +80,7 @@ export type AnswerProblem = { code: 'unanswered'; questionId: string } | { code:
 export function answerProblems(quiz: ContentQuiz, answers: QuizAnswers): AnswerProblem[] {
   const problems: AnswerProblem[] = []
   for (const question of quiz.questions) {
-    const chosen = answers[question.id] ?? []
+    const chosen = chosenFor(answers, question.id)
     const known = new Set(question.options.map((o) => o.id))
     if (chosen.length === 0) problems.push({ code: 'unanswered', questionId: question.id })
     else if (chosen.some((c) => !known.has(c))) problems.push({ code: 'unknown-option', questionId: question.id })
@@ -87,7 +97,7 @@ export function answerProblems(quiz: ContentQuiz, answers: QuizAnswers): AnswerP
  */
 export function gradeQuiz(quiz: ContentQuiz, answers: QuizAnswers): QuizGrade {
   const results = quiz.questions.map((question): QuestionResult => {
-    const chosen = [...new Set(answers[question.id] ?? [])].sort()
+    const chosen = [...new Set(chosenFor(answers, question.id))].sort()
     const correctOptions = question.options.filter((o) => o.correct).map((o) => o.id).sort()
     const correct = chosen.length === correctOptions.length && chosen.every((c, i) => c === correctOptions[i])
     return { questionId: question.id, correct, chosen, correctOptions }

@@ -46,6 +46,13 @@ try {
   throw error
 }
 
+// The starter courses; a broken one stops the start like a broken recipe (the tests load them all).
+if (config.ACADEMY_SEED) {
+  const { seedAndReport } = await import('./seed-academy.ts')
+  const seeded = await seedAndReport(config.ACADEMY_COURSES_DIR ?? path.join(portalDir, '..', 'academy', 'courses'), logger)
+  if (!seeded) process.exit(1)
+}
+
 const { outbox } = await import('../app/utils/email.server.ts')
 const { instanceWatcher } = await import('../app/utils/instance-watcher.server.ts')
 const { deleteExpiredSessions } = await import('../app/utils/session.server.ts')

@@ -1,7 +1,11 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
+import { readingLanguage, textIn } from '@commons/academy'
+import { onboardingOffers } from '~/utils/academy/onboarding.server'
 import { hasRole } from '~/utils/auth.server'
 import { db } from '~/utils/db.server'
+import { getTranslator } from '~/utils/i18n.server'
+import { toolName } from '~/utils/instances.server'
 import { organizationsOf } from '~/utils/permissions.server'
 import { getSession } from '~/utils/session.server'
 import { useT } from '~/utils/use-t'
@@ -21,6 +25,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
     where: { email: session.user.email, acceptedAt: null, revokedAt: null, expiresAt: { gt: new Date() } },
     include: { organization: { select: { name: true } } },
   })
+  const { lang } = await getTranslator(request)
+  const offers = await onboardingOffers(session.userId)
   return {
     signedIn: true as const,
     loginError,
@@ -34,6 +40,18 @@ export async function loader({ request }: LoaderFunctionArgs) {
     organizations: memberships.map((m) => ({ slug: m.organization.slug, name: m.organization.name, role: m.role, city: m.organization.city })),
     invitationCount: invitations.length,
     invitations: invitations.map((i) => ({ id: i.id, organization: i.organization.name })),
+    // The onboarding courses of the tools the person's organisations got ready.
+    courseOffers: offers.map((o) => {
+      const reading = readingLanguage(o.course, lang)
+      return {
+        key: `${o.organisation.slug}-${o.recipeId}`,
+        org: o.organisation.name,
+        tool: toolName(o.recipeId, lang),
+        slug: o.course.slug,
+        title: textIn(o.course.title, reading, o.course.languages) || o.course.slug,
+        percent: o.percent,
+      }
+    }),
   }
 }
 
@@ -126,9 +144,26 @@ export default function Index() {
                 <Link to="/organisations">{t('dashboard.next.agent')}</Link>
               </li>
             ) : null}
-            {data.roles.trainer ? <li>{t('dashboard.next.trainer')}</li> : null}
+            {data.roles.trainer ? (
+              <li>
+                <Link to="/academy/manage">{t('insights.dashboard.trainer')}</Link>
+              </li>
+            ) : null}
           </ul>
         </section>
+        {data.courseOffers.length > 0 ? (
+          <section className="panel" aria-labelledby="learn-title">
+            <h2 id="learn-title">{t('insights.dashboard.title')}</h2>
+            <ul>
+              {data.courseOffers.map((o) => (
+                <li key={o.key}>
+                  {t('insights.dashboard.offer', { org: o.org, tool: o.tool })} <Link to={`/academy/${o.slug}`}>{o.title}</Link>
+                  {o.percent !== null ? <> {t('insights.dashboard.progress', { percent: o.percent })}</> : null}
+                </li>
+              ))}
+            </ul>
+          </section>
+        ) : null}
         {data.invitations.length > 0 ? (
           <section className="panel" aria-labelledby="inv-title">
             <h2 id="inv-title">{t('dashboard.invitations')}</h2>

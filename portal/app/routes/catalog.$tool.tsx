@@ -3,7 +3,9 @@ import { parseWithZod } from '@conform-to/zod/v4'
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
 import { Link, useActionData, useLoaderData } from '@remix-run/react'
+import { contentLessons, readingLanguage, textIn } from '@commons/academy'
 import { ButtonForm, DemandToggle } from '~/components/tools'
+import { onboardingCourseFor } from '~/utils/academy/content.server'
 import { hasRole, requireUser } from '~/utils/auth.server'
 import { findRecipe, memoryInMegabytes } from '~/utils/catalog.server'
 import { db } from '~/utils/db.server'
@@ -47,6 +49,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       )
     : []
   const memory = recipe.hostable ? memoryInMegabytes(recipe.requirements.minMemory) : 0
+  const onboarding = await onboardingCourseFor(recipe.id)
+  const reading = onboarding ? readingLanguage(onboarding.version.parsed, lang) : lang
   return {
     tool: {
       id: recipe.id,
@@ -71,8 +75,16 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     memberOnly: memberships.length > 0 && adminOf.length === 0,
     noOrganisation: memberships.length === 0 && !hasRole(session, 'platform-operator'),
     needsApproval: recipe.hostable ? await needsApproval(recipe.id) : true,
-    // The academy's onboarding course for this tool, once the academy exists.
-    course: null,
+    // The academy's onboarding course for this tool: published only.
+    course: onboarding
+      ? {
+          slug: onboarding.course.slug,
+          title: textIn(onboarding.version.parsed.title, reading, onboarding.version.parsed.languages) || onboarding.course.slug,
+          summary: textIn(onboarding.version.parsed.summary, reading, onboarding.version.parsed.languages),
+          minutes: contentLessons(onboarding.version.parsed).reduce((sum, { lesson }) => sum + lesson.minutes, 0),
+          languages: onboarding.version.parsed.languages,
+        }
+      : null,
   }
 }
 
@@ -105,7 +117,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
 }
 
 export default function ToolPage() {
-  const { tool, demand, organisations, memberOnly, noOrganisation, needsApproval } = useLoaderData<typeof loader>()
+  const { tool, demand, organisations, memberOnly, noOrganisation, needsApproval, course } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as RequestResult | undefined
   const t = useT()
   return (
@@ -171,7 +183,25 @@ export default function ToolPage() {
           </section>
         ) : null}
       </div>
-      {/* The academy's onboarding course for this tool goes here once the academy exists (loader: course). */}
+      {course ? (
+        <section className="panel" aria-labelledby="course-title">
+          <h2 id="course-title">{t('insights.catalog.title', { title: course.title })}</h2>
+          {course.summary ? <p>{course.summary}</p> : null}
+          <p>
+            {t('insights.catalog.minutes', {
+              minutes: course.minutes,
+              languages: course.languages
+                .map((l) => t(`insights.language.${l}`))
+                .reduce((list, name, i) => (i === 0 ? name : t('insights.and', { a: list, b: name })), ''),
+            })}
+          </p>
+          <p>
+            <Link className="button" to={`/academy/${course.slug}`}>
+              {t('insights.catalog.open', { title: course.title })}
+            </Link>
+          </p>
+        </section>
+      ) : null}
       {tool.hostable ? (
         <section className="panel" aria-labelledby="request-title">
           <h2 id="request-title">{t('tool.request.title', { tool: tool.name })}</h2>

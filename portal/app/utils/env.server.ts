@@ -3,6 +3,16 @@ import { businessHoursSpecSchema } from './helpdesk/business-calendar'
 
 const booleanish = z.enum(['true', 'false']).transform((v) => v === 'true')
 
+/** The starter courses: seeded at start by server/index.ts, and by `npm run academy:seed`, which reads only these. */
+export const academySeedSchema = z.object({
+  ACADEMY_SEED: booleanish.default(true),
+  // Empty is the default too: deploy/.env.example leaves it empty.
+  ACADEMY_COURSES_DIR: z
+    .string()
+    .optional()
+    .transform((v) => v?.trim() || undefined),
+})
+
 /**
  * Every setting the portal reads, parsed once at start-up. A bad value stops
  * the process with a message that names the variable (see docs/configuration.md).
@@ -39,6 +49,7 @@ export const envSchema = z.object({
   REQUESTS_NEED_APPROVAL: booleanish.default(true),
   CATALOG_DIR: z.string().min(1).optional(),
   CATALOG_SHOW_TEST_RECIPES: booleanish.default(false),
+  ...academySeedSchema.shape,
   // Helpdesk (docs/helpdesk.md)
   HELPDESK_ADDRESS: z.email('must be the support mail address, for example support@example.org').default('support@localhost'),
   // The portal's own SMTP listener for mail to HELPDESK_ADDRESS; off when unset (a relay forwards to it in production).

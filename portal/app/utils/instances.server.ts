@@ -1,3 +1,4 @@
+import { readingLanguage, textIn } from '@commons/academy'
 import { instanceIdPattern, type PutInstanceBody } from '@commons/provisioner/contract'
 import { randomBytes } from 'node:crypto'
 import type { DesiredState, Instance, Organization, Prisma } from '~/generated/prisma/client'
@@ -15,6 +16,7 @@ import {
   type InstanceView,
   type ProvisionerClient,
 } from './provisioner.server'
+import { completedBy, onboardingCoursesFor, type OnboardingCourse } from './academy/onboarding.server'
 import { openFailureTicket } from './helpdesk/failure-ticket.server'
 import { stepLabel } from './steps'
 
@@ -179,6 +181,9 @@ async function mailAdmins(
 ) {
   const organization = await tx.organization.findUniqueOrThrow({ where: { id: instance.organizationId } })
   const admins = await tx.membership.findMany({ where: { organizationId: organization.id, role: 'ADMIN' }, include: { user: true } })
+  // A ready tool with an onboarding course: offered to whoever has not completed it yet.
+  const course = kind === 'ready' ? (await onboardingCoursesFor([instance.recipeId], tx)).get(instance.recipeId) : undefined
+  const done = course ? await completedBy(course.course.id, admins.map((a) => a.user.id), tx) : new Set<string>()
   for (const { user } of admins) {
     const lang: Language = isLanguage(user.locale) ? user.locale : 'nl'
     const t = translator(lang)
@@ -191,7 +196,14 @@ async function mailAdmins(
     }
     await enqueueMail(
       kind === 'ready'
-        ? { to: user.email, subject: t('mail.instance.ready.subject', vars), text: t('mail.instance.ready.body', vars) }
+        ? {
+            to: user.email,
+            subject: t('mail.instance.ready.subject', vars),
+            text: [
+              t('mail.instance.ready.body', vars),
+              ...(course && !done.has(user.id) ? ['', t('insights.mail.ready.course', { ...courseVars(course, lang), org: organization.name })] : []),
+            ].join('\n'),
+          }
         : {
             to: user.email,
             subject: t('mail.instance.failed.subject', vars),
@@ -202,6 +214,30 @@ async function mailAdmins(
           },
       tx,
     )
+  }
+  if (course) await offerCourseToMembers(tx, instance, organization, course, detail.url ?? '')
+}
+
+/** The title of an onboarding course in the reader's language (or the course's first) and its page. */
+function courseVars(course: OnboardingCourse, lang: Language) {
+  const { parsed } = course.version
+  return { title: textIn(parsed.title, readingLanguage(parsed, lang), parsed.languages), link: `${env().PORTAL_URL}/academy/${course.course.slug}` }
+}
+
+/**
+ * Members who are not admins get no ready mail (its link is to the instance's
+ * admin page); when the tool has an onboarding course, they get a mail of
+ * their own offering it, unless they completed it already.
+ */
+async function offerCourseToMembers(tx: Tx, instance: Instance, organization: Organization, course: OnboardingCourse, url: string) {
+  const members = await tx.membership.findMany({ where: { organizationId: organization.id, role: 'MEMBER' }, include: { user: true } })
+  const done = await completedBy(course.course.id, members.map((m) => m.user.id), tx)
+  for (const { user } of members) {
+    if (done.has(user.id)) continue
+    const lang: Language = isLanguage(user.locale) ? user.locale : 'nl'
+    const t = translator(lang)
+    const vars = { tool: toolName(instance.recipeId, lang), org: organization.name, url, ...courseVars(course, lang) }
+    await enqueueMail({ to: user.email, subject: t('insights.mail.offer.subject', vars), text: t('insights.mail.offer.body', vars) }, tx)
   }
 }
 

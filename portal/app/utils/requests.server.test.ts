@@ -206,9 +206,59 @@ describe('deciding on a request', () => {
       failureStep: 'health:app',
       failureMessage: 'no answer on port 3000',
     })
-    // Members who are not admins get none of these mails.
+    // Members who are not admins get none of these mails (only a course offer, when Loomio has an onboarding course).
     const member = await db().membership.findFirstOrThrow({ where: { organizationId: org.id, role: 'MEMBER' }, include: { user: true } })
-    expect(await mailsTo(member.user.email)).toEqual([])
+    expect((await mailsTo(member.user.email)).filter((m) => !m.subject.endsWith('leer het in de academie'))).toEqual([])
+  })
+
+  it('offers the tool’s onboarding course with the ready mail, to admins and members who have not completed it', async () => {
+    const { org, admin, member } = await organisation()
+    const finished = await person('finished')
+    await db().membership.create({ data: { userId: finished.id, organizationId: org.id, role: 'MEMBER' } })
+    const title = { en: `Chatting ${unique}`, nl: `Chatten ${unique}` }
+    const content = {
+      languages: ['en', 'nl'],
+      title,
+      summary: { en: 'Rooms', nl: 'Kamers' },
+      audience: { en: 'Everyone', nl: 'Iedereen' },
+      toolRecipeId: 'matrix',
+      prerequisites: [],
+      sequential: true,
+      chapters: [{ id: 'talking', title: { en: 'Talking', nl: 'Praten' }, lessons: [{ id: 'rooms', title: { en: 'Rooms', nl: 'Kamers' }, minutes: 5, body: { en: 'Hi', nl: 'Hoi' } }] }],
+    }
+    // The oldest course onboarding to a tool is the one offered: this one, whatever else the database holds.
+    const course = await db().course.create({
+      data: {
+        slug: `req-course-${unique}`,
+        createdAt: new Date('2000-01-01T00:00:00Z'),
+        versions: { create: { number: 1, status: 'PUBLISHED', content, toolRecipeId: 'matrix', languages: ['en', 'nl'], publishedAt: new Date() } },
+      },
+    })
+    try {
+      await db().enrolment.create({ data: { userId: finished.id, courseId: course.id, completedAt: new Date(), completedVersion: 1 } })
+      const { request } = await requestTool({ actor: admin, organization: org, recipeId: 'matrix' })
+      const { instanceId } = await approveRequest({ userId: operator.id }, request.id, stub.client())
+      stub.setPhase(instanceId, 'ready')
+      await new InstanceWatcher(() => stub.client()).pass()
+      const mailsTo = (to: string) => db().outboxMail.findMany({ where: { to }, orderBy: { createdAt: 'asc' } })
+      const link = `/academy/req-course-${unique}`
+
+      const [ready] = await mailsTo(admin.email)
+      expect(ready?.subject).toBe(`Matrix (Element) is ready for ${org.name}`)
+      expect(ready?.text).toContain(`the course “${title.en}” in the academy:\n`)
+      expect(ready?.text).toContain(link)
+
+      const memberUser = await db().user.findUniqueOrThrow({ where: { id: member.userId } })
+      const offers = await mailsTo(memberUser.email)
+      expect(offers.map((m) => m.subject)).toEqual([`${org.name} heeft nu Matrix (Element): leer het in de academie`])
+      expect(offers[0]?.text).toContain(`de cursus “${title.nl}”`)
+      expect(offers[0]?.text).toContain(link)
+      expect(offers[0]?.text).toContain(`https://matrix-${org.slug}.stub.test`)
+
+      expect(await mailsTo(finished.email)).toEqual([])
+    } finally {
+      await db().course.delete({ where: { id: course.id } })
+    }
   })
 
   it('rejection keeps the reason for the admins and mails the requester; a decided request cannot be decided again', async () => {

@@ -1,5 +1,5 @@
 import { Link } from '@remix-run/react'
-import type { LessonState } from '@commons/academy'
+import type { LessonState } from '@commons/academy/rules'
 import { useT } from '~/utils/use-t'
 
 export interface LessonListView {

@@ -1,4 +1,4 @@
-import type { Language } from '@commons/academy'
+import type { Language } from '@commons/academy/rules'
 import { useFetcher } from '@remix-run/react'
 import { useEffect, useState } from 'react'
 import { useT } from '~/utils/use-t'

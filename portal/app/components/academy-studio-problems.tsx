@@ -1,4 +1,4 @@
-import type { ContentProblem, Language } from '@commons/academy'
+import type { ContentProblem, Language } from '@commons/academy/rules'
 import { Link } from '@remix-run/react'
 import type { MessageKey, Translate } from '~/utils/i18n'
 import { useT } from '~/utils/use-t'

@@ -1,5 +1,5 @@
 import { getFormProps, getInputProps, getSelectProps } from '@conform-to/react'
-import type { ContentQuestion, ContentQuiz, Language } from '@commons/academy'
+import type { ContentQuestion, ContentQuiz, Language } from '@commons/academy/rules'
 import { Form } from '@remix-run/react'
 import { Field, FieldErrors, FormErrors } from '~/components/field'
 import { formKey, OPTION_ROWS_MIN, OPTIONS_MAX, questionSchema, quizSettingsSchema } from '~/utils/academy/studio-forms'

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
-import { readingLanguage, textIn } from '@commons/academy'
+import { readingLanguage, textIn } from '@commons/academy/rules'
 import { onboardingOffers } from '~/utils/academy/onboarding.server'
 import { hasRole } from '~/utils/auth.server'
 import { db } from '~/utils/db.server'

@@ -1,4 +1,4 @@
-import { contentLessons, readingLanguage, textIn, type AnswerProblem, type CourseContent, type Texts } from '@commons/academy'
+import { contentLessons, readingLanguage, textIn, type AnswerProblem, type CourseContent, type Texts } from '@commons/academy/rules'
 import type { ActionFunctionArgs, LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data, redirect } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'

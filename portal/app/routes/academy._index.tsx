@@ -1,4 +1,4 @@
-import { contentLessons, readingLanguage, textIn, toolRecipeIds, type CourseContent } from '@commons/academy'
+import { contentLessons, readingLanguage, textIn, toolRecipeIds, type CourseContent } from '@commons/academy/rules'
 import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'

@@ -1,5 +1,5 @@
 import { getFormProps, getInputProps, getSelectProps, getTextareaProps } from '@conform-to/react'
-import { supportedLanguages, textIn, toolRecipeIds, type CourseContent, type Language } from '@commons/academy'
+import { supportedLanguages, textIn, toolRecipeIds, type CourseContent, type Language } from '@commons/academy/rules'
 import type { ActionFunctionArgs, LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data, redirect } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'

@@ -1,6 +1,6 @@
 import { getFormProps, getInputProps, getTextareaProps } from '@conform-to/react'
 import { parseWithZod } from '@conform-to/zod/v4'
-import { textIn, type Language } from '@commons/academy'
+import { textIn, type Language } from '@commons/academy/rules'
 import type { ActionFunctionArgs, LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
@@ -13,9 +13,10 @@ import { VersionBadge } from '~/components/academy-studio-status'
 import { Field } from '~/components/field'
 import studioStylesUrl from '~/styles/academy-studio.css?url'
 import { AcademyError } from '~/utils/academy/content.server'
-import { discardImage, LESSON_IMAGE_ACCEPT, readImageForm } from '~/utils/academy/images.server'
+import { discardImage, readImageForm } from '~/utils/academy/images.server'
 import {
   BODY_MAX,
+  LESSON_IMAGE_ACCEPT,
   formKey,
   imageSchema,
   lessonSchema,

@@ -1,4 +1,4 @@
-import { parseContent } from '@commons/academy'
+import { parseContent } from '@commons/academy/rules'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { contentColumns } from '~/utils/academy/content.server'
 import { db, disconnectDb } from '~/utils/db.server'

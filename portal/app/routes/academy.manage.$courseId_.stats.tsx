@@ -1,4 +1,4 @@
-import { readingLanguage, textIn, type Texts } from '@commons/academy'
+import { readingLanguage, textIn, type Texts } from '@commons/academy/rules'
 import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
 import statsStylesUrl from '~/styles/academy-stats.css?url'

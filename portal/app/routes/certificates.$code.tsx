@@ -1,4 +1,4 @@
-import { textIn } from '@commons/academy'
+import { textIn } from '@commons/academy/rules'
 import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data, redirect } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'

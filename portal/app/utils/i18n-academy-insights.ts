@@ -49,7 +49,6 @@ export const academyInsightsEn = {
   'insights.stats.quiz.share': 'Share right',
   'insights.stats.percent': '{n}%',
   'insights.stats.noShare': 'none yet',
-  'insights.stats.link': 'Statistics',
 
   // Onboarding offers: the dashboard, a tool's catalog page, and the mails when a tool is ready.
   'insights.dashboard.title': 'Learn your tools',
@@ -114,7 +113,6 @@ export const academyInsightsNl: Record<keyof typeof academyInsightsEn, string> =
   'insights.stats.quiz.share': 'Deel goed',
   'insights.stats.percent': '{n}%',
   'insights.stats.noShare': 'nog geen',
-  'insights.stats.link': 'Statistieken',
 
   'insights.dashboard.title': 'Leer je tools kennen',
   'insights.dashboard.offer': '{org} heeft nu {tool}: volg de cursus',

@@ -1,4 +1,4 @@
-import { readingLanguage, textIn } from '@commons/academy'
+import { readingLanguage, textIn } from '@commons/academy/rules'
 import { instanceIdPattern, type PutInstanceBody } from '@commons/provisioner/contract'
 import { randomBytes } from 'node:crypto'
 import type { DesiredState, Instance, Organization, Prisma } from '~/generated/prisma/client'

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto'
-import { supportedLanguages, type Texts } from '@commons/academy'
+import { supportedLanguages, type Texts } from '@commons/academy/rules'
 import type { Certificate, Prisma } from '~/generated/prisma/client'
 import { db } from '../db.server'
 import { CODE_ALPHABET, CODE_LENGTH, normaliseCertificateCode } from './learning-forms'

@@ -1,4 +1,4 @@
-import { parseContent, type CourseContent } from '@commons/academy'
+import { parseContent, type CourseContent } from '@commons/academy/rules'
 import type { CourseVersion, CourseVersionStatus } from '~/generated/prisma/client'
 import { db } from '../db.server'
 import type { MessageKey } from '../i18n'

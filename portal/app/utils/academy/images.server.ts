@@ -8,10 +8,8 @@ import { repoRoot } from '../../../server/database'
 import { AttachmentError, attachmentStore, type SavedAttachment } from '../attachments.server'
 import { env } from '../env.server'
 import { logger } from '../logger.server'
+import { LESSON_IMAGE_TYPES } from './studio-forms'
 
-/** What a lesson may show: pictures a browser draws itself, nothing that can carry script (no SVG). */
-export const LESSON_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const
-export const LESSON_IMAGE_ACCEPT = '.png,.jpg,.jpeg,.gif,.webp,image/png,image/jpeg,image/gif,image/webp'
 
 let store: ReturnType<typeof attachmentStore> | undefined
 

@@ -1,4 +1,4 @@
-import { shuffledOptions, type ContentLesson, type CourseContent } from '@commons/academy'
+import { shuffledOptions, type ContentLesson, type CourseContent } from '@commons/academy/rules'
 import { afterAll, describe, expect, it } from 'vitest'
 import { db, disconnectDb } from '../db.server'
 import { findCertificate } from './certificates.server'

@@ -17,7 +17,7 @@ import {
   type CourseProgress,
   type QuizAnswers,
   type Texts,
-} from '@commons/academy'
+} from '@commons/academy/rules'
 import type { Certificate, Course, Enrolment, Prisma, User } from '~/generated/prisma/client'
 import { db } from '../db.server'
 import { enqueueMail } from '../email.server'

@@ -1,4 +1,4 @@
-import { parseContent } from '@commons/academy'
+import { parseContent } from '@commons/academy/rules'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { db, disconnectDb } from '../db.server'
 import { contentColumns } from './content.server'

@@ -1,4 +1,4 @@
-import { courseProgress, parseContent, type CourseContent, type Language, type Texts } from '@commons/academy'
+import { courseProgress, parseContent, type CourseContent, type Language, type Texts } from '@commons/academy/rules'
 import type { Course, Prisma } from '~/generated/prisma/client'
 import { db } from '../db.server'
 

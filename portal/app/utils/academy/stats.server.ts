@@ -1,4 +1,4 @@
-import { contentLessons, parseContent, type Language, type Texts } from '@commons/academy'
+import { contentLessons, parseContent, type Language, type Texts } from '@commons/academy/rules'
 import { Prisma } from '~/generated/prisma/client'
 import { db } from '../db.server'
 import { publishedVersion, type VersionWithContent } from './content.server'

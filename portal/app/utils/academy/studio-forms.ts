@@ -1,10 +1,14 @@
-import { optionProblems, supportedLanguages, toolRecipeIds } from '@commons/academy'
+import { optionProblems, supportedLanguages, toolRecipeIds } from '@commons/academy/rules'
 import { z } from 'zod'
 
 // The trainers' studio forms: one zod schema per form, checked in the browser
 // (Conform) and again in the action. Messages are i18n keys, parameters after
 // a '|', as in forms.ts. Every form that changes a working copy carries the
 // revision it was made on (see studio.server.ts).
+
+/** What a lesson may show: pictures a browser draws itself, nothing that can carry script (no SVG). */
+export const LESSON_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const
+export const LESSON_IMAGE_ACCEPT = '.png,.jpg,.jpeg,.gif,.webp,image/png,image/jpeg,image/gif,image/webp'
 
 export const TITLE_MAX = 200
 export const SUMMARY_MAX = 2000

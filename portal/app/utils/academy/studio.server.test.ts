@@ -1,4 +1,4 @@
-import { parseContent } from '@commons/academy'
+import { parseContent } from '@commons/academy/rules'
 import { parseWithZod } from '@conform-to/zod/v4'
 import { afterAll, describe, expect, it } from 'vitest'
 import { db, disconnectDb } from '../db.server'

@@ -12,7 +12,7 @@ import {
   type Language,
   type Texts,
   type toolRecipeIds,
-} from '@commons/academy'
+} from '@commons/academy/rules'
 import type { SubmissionResult } from '@conform-to/react'
 import { parseWithZod } from '@conform-to/zod/v4'
 import { data } from '@remix-run/node'

@@ -9,6 +9,8 @@ import { newSignedInPage, portalConsoleErrors } from './support'
 
 const unique = Date.now().toString(36)
 // The smallest PNG there is: one transparent pixel.
+// Requests made outside the page carry no Accept-Language of their own; the messages checked are English.
+const english = { 'accept-language': 'en' }
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64')
 
 test.afterEach(() => {
@@ -206,7 +208,7 @@ test('bad input changes nothing; forged ids are 404; members may not open the st
 
   // A lesson without a title, sent past the browser's check: 400, and no lesson.
   const revision = await revisionOn(page)
-  const noTitle = await page.request.post(courseUrl, { form: { intent: 'add-lesson', revision, chapterId: 'hoofdstuk', 'title.nl': '  ' } })
+  const noTitle = await page.request.post(courseUrl, { headers: english, form: { intent: 'add-lesson', revision, chapterId: 'hoofdstuk', 'title.nl': '  ' } })
   expect(noTitle.status()).toBe(400)
   expect(await noTitle.text()).toContain('A lesson needs a title.')
   await page.reload()
@@ -214,7 +216,7 @@ test('bad input changes nothing; forged ids are 404; members may not open the st
   expect(await revisionOn(page)).toBe(revision)
 
   // A stale form: someone else saved since.
-  const stale = await page.request.post(courseUrl, { form: { intent: 'add-chapter', revision: String(Number(revision) - 1), 'title.nl': 'Te laat' } })
+  const stale = await page.request.post(courseUrl, { headers: english, form: { intent: 'add-chapter', revision: String(Number(revision) - 1), 'title.nl': 'Te laat' } })
   expect(stale.status()).toBe(409)
   expect(await stale.text()).toContain('Someone else saved this course meanwhile; reload to see their changes.')
 
@@ -226,6 +228,7 @@ test('bad input changes nothing; forged ids are 404; members may not open the st
   await page.getByRole('button', { name: 'Add a quiz' }).click()
   await expect(page.getByRole('status')).toContainText('The quiz settings are saved.')
   const noRightAnswer = await page.request.post(lessonUrl, {
+    headers: english,
     form: { intent: 'save-question', revision: await revisionOn(page), kind: 'multiple', 'prompt.nl': 'Vraag?', 'options[0].text.nl': 'a', 'options[1].text.nl': 'b' },
   })
   expect(noRightAnswer.status()).toBe(400)
@@ -239,12 +242,14 @@ test('bad input changes nothing; forged ids are 404; members may not open the st
   expect((await page.request.post('/academy/manage/not-a-course', { form: { intent: 'submit', revision: '1' } })).status()).toBe(404)
   expect((await page.request.get('/academy/images/not-an-image')).status()).toBe(404)
   // Too much Markdown to preview.
-  expect((await page.request.post('/academy/manage/preview', { form: { markdown: 'x'.repeat(100_001) } })).status()).toBe(400)
+  const tooLong = await page.request.post(lessonUrl, { headers: english, form: { intent: 'save-lesson', preview: 'nl', 'body.nl': 'x'.repeat(100_001) } })
+  expect(tooLong.status()).toBe(400)
+  expect(await tooLong.text()).toContain('at most 100000 characters')
   await context.close()
 
   const member = await newSignedInPage(browser, 'member@demo.commons.local')
   expect((await member.page.goto('/academy/manage'))?.status()).toBe(403)
   expect((await member.page.goto(courseUrl))?.status()).toBe(403)
-  expect((await member.page.request.post('/academy/manage/preview', { form: { markdown: '# Hi' } })).status()).toBe(403)
+  expect((await member.page.request.post(lessonUrl, { form: { intent: 'save-lesson', preview: 'nl', 'body.nl': '# Hi' } })).status()).toBe(403)
   await member.context.close()
 })

@@ -6,18 +6,19 @@ import { LANGUAGE_NAME_KEYS } from './academy-studio-form'
 
 /**
  * A "Preview" button under a lesson text and the rendered text under it. With
- * JavaScript it asks /academy/manage/preview and stays on the page; without,
- * the button submits the lesson form, which answers with the preview and the
- * text as typed (nothing is saved).
+ * JavaScript it sends only that text to the lesson page's action and stays on
+ * the page; without, the button submits the whole lesson form. Either way the
+ * action renders it with the server's renderMarkdown, as members will see it,
+ * and saves nothing.
  */
 export function MarkdownPreview({ language, textareaId, fallbackHtml }: { language: Language; textareaId: string; fallbackHtml: string | null }) {
   const t = useT()
-  const fetcher = useFetcher<{ html?: string; error?: string }>()
-  const html = fetcher.data?.html ?? fallbackHtml
+  const fetcher = useFetcher<{ preview?: { html: string } | null; error?: string | null }>()
+  const html = fetcher.data?.preview?.html ?? fallbackHtml
   const languageName = t(LANGUAGE_NAME_KEYS[language])
   // Once the page runs JavaScript the button is a plain button: Enter in a
   // field then saves the lesson (the form's first submit button would
-  // otherwise be this one) and the preview comes from the preview route.
+  // otherwise be this one) and the preview comes back to this fetcher.
   const [hydrated, setHydrated] = useState(false)
   useEffect(() => setHydrated(true), [])
   return (
@@ -31,7 +32,7 @@ export function MarkdownPreview({ language, textareaId, fallbackHtml }: { langua
           const textarea = document.getElementById(textareaId)
           if (!hydrated || !(textarea instanceof HTMLTextAreaElement)) return
           event.preventDefault()
-          fetcher.submit({ markdown: textarea.value }, { method: 'post', action: '/academy/manage/preview' })
+          fetcher.submit({ intent: 'save-lesson', preview: language, [`body.${language}`]: textarea.value }, { method: 'post' })
         }}
       >
         {t('studio.preview.button', { language: languageName })}

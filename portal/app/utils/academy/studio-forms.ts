@@ -154,7 +154,6 @@ export const startDraftSchema = z.object({ intent: z.literal('start-draft') })
 export const discardSchema = z.object({ intent: z.literal('discard'), revision })
 
 /** Markdown to preview, as the lesson editor sends it. */
-export const previewSchema = z.object({ markdown: z.string().max(BODY_MAX, `form.tooLong|max=${BODY_MAX}`).default('') })
 
 /** The forms of the course editor, by their `intent`. */
 export const courseForms = {

@@ -152,8 +152,10 @@ test('a trainer writes, submits and publishes a course; publishing waits for the
   await details.getByLabel('Who it is for (English)').fill('All members')
   await details.getByRole('button', { name: 'Save details' }).click()
   await expect(page.getByRole('status')).toContainText('The details are saved.')
+  // What is left once the page's data is fresh: the lesson's problems only.
+  await expect(problems.getByRole('link', { name: 'Course details' })).toHaveCount(0)
   await problems.getByRole('link', { name: 'Lesson “Een bestand delen”' }).first().click()
-  await expect(page).toHaveURL(new RegExp(`${lessonUrl}$`))
+  await expect(page).toHaveURL(new RegExp(`${lessonUrl}(#[a-z0-9-]+)?$`))
   await page.getByLabel('Lesson title (English)').fill('Sharing a file')
   await page.getByLabel('Text (English)').fill(`# Sharing\n\nClick **Share**.\n\n${snippet.replace('De knop Delen', 'The Share button')}`)
   await page.getByRole('button', { name: 'Save lesson' }).click()
@@ -185,8 +187,73 @@ test('a trainer writes, submits and publishes a course; publishing waits for the
   await expect(page.getByText('This is the published version; it cannot be changed.')).toBeVisible()
   await expectAxeClean(page)
 
+  // A member takes the course the trainer just wrote, passes its quiz, and gets a certificate.
   const member = await newSignedInPage(browser, 'member@demo.commons.local')
   expect((await member.page.request.get(imagePath)).status()).toBe(200)
+  const m = member.page
+  await m.goto(`/academy/${slug}`)
+  await expect(m.getByRole('heading', { name: 'Sharing files', level: 1 })).toBeVisible()
+  await m.getByRole('button', { name: 'Start course' }).click()
+  await expect(m).toHaveURL(new RegExp(`/academy/${slug}/een-bestand-delen(\\?started=1)?$`))
+  await expect(m.getByRole('heading', { name: 'Sharing a file', level: 1 })).toBeVisible()
+  await expect(m.getByRole('img', { name: 'The Share button' })).toBeVisible()
+  await expect(m.getByRole('button', { name: 'Mark as done' })).toHaveCount(0)
+  await m.getByRole('group', { name: '1. Where is the Share button?' }).getByLabel('Top right').check()
+  const who = m.getByRole('group', { name: '2. Who can you share with?' })
+  await who.getByLabel('Members of your organisation').check()
+  await who.getByLabel('People with a link').check()
+  await m.getByRole('button', { name: 'Check my answers' }).click()
+  await expect(m.getByRole('region', { name: 'Your result' }).getByRole('status')).toContainText('You scored 100% (2 of 2 right).')
+  await expect(m.getByText('Congratulations, you completed the course!')).toBeVisible()
+  await m.getByRole('link', { name: 'View your certificate' }).click()
+  await expect(m).toHaveURL(/\/certificates\/[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$/)
+  const code = m.url().split('/').pop()!
+  await expect(m.getByText('Mo Member completed the course “Sharing files”.')).toBeVisible()
+
+  // Anyone can check the code, signed out, typed in lower case without dashes.
+  const anyone = await browser.newContext()
+  const check = await anyone.newPage()
+  await check.goto('/certificates')
+  await check.getByLabel('Certificate code').fill(code.replaceAll('-', '').toLowerCase())
+  await check.getByRole('button', { name: 'Check certificate' }).click()
+  await expect(check).toHaveURL(new RegExp(`/certificates/${code}$`))
+  await expect(check.getByText('This certificate is valid.')).toBeVisible()
+  await anyone.close()
+
+  // The trainer sees the completion counted, without names.
+  await page.goto(`${courseUrl}/stats`)
+  await expect(page.getByText('1 started and 1 completed the course')).toBeVisible()
+  await expect(page.getByText('Mo Member')).toHaveCount(0)
+  await expectAxeClean(page)
+
+  // A new version with a second lesson: the member keeps the first lesson done and the certificate.
+  await page.goto(courseUrl)
+  await page.getByRole('button', { name: 'Start a new draft' }).click()
+  await expect(page.getByRole('button', { name: 'Save details' })).toBeVisible()
+  const sameChapter = page.getByRole('region', { name: 'Chapter 1: Getting started' })
+  await sameChapter.getByLabel('Title of the new lesson (Dutch)').fill('Een map delen')
+  await sameChapter.getByLabel('Title of the new lesson (English)').fill('Sharing a folder')
+  await sameChapter.getByRole('button', { name: 'Add lesson' }).click()
+  await expect(page.getByRole('status')).toContainText('The lesson is added.')
+  await page.getByLabel('Text (Dutch)').fill('Een map deel je net als een bestand.')
+  await page.getByLabel('Text (English)').fill('You share a folder just like a file.')
+  await page.getByRole('button', { name: 'Save lesson' }).click()
+  await expect(page.getByRole('status')).toContainText('The lesson is saved.')
+  await page.goto(courseUrl)
+  await page.getByRole('button', { name: 'Submit for review' }).click()
+  await expect(page.getByRole('status')).toContainText('Submitted for review.')
+  await page.getByRole('button', { name: 'Publish' }).click()
+  await expect(page.getByRole('status')).toContainText('Published. Members see this version now.')
+
+  await m.goto(`/academy/${slug}`)
+  const lessons = m.getByRole('region', { name: 'Chapters and lessons' }).getByRole('list', { name: 'Chapter 1: Getting started' })
+  await expect(lessons.getByRole('listitem').filter({ hasText: 'Sharing a file' })).toContainText('Done')
+  await expect(lessons.getByRole('listitem').filter({ hasText: 'Sharing a folder' })).toContainText('Open')
+  await expect(m.getByRole('link', { name: 'View your certificate' })).toBeVisible()
+  await m.getByRole('link', { name: /Go on/ }).first().click()
+  await expect(m.getByRole('heading', { name: 'Sharing a folder', level: 1 })).toBeVisible()
+  await m.goto(`/certificates/${code}`)
+  await expect(m.getByText('This certificate is valid.')).toBeVisible()
   await member.context.close()
   await context.close()
 })
@@ -205,6 +272,8 @@ test('bad input changes nothing; forged ids are 404; members may not open the st
   await newChapter.getByLabel('Chapter title (Dutch)').fill('Hoofdstuk')
   await newChapter.getByRole('button', { name: 'Add chapter' }).click()
   await expect(page.getByRole('status')).toContainText('The chapter is added.')
+  // The notice comes with the action's answer, the new revision with the page's data a moment later.
+  await expect(page.getByRole('region', { name: 'Chapter 1: Hoofdstuk' })).toBeVisible()
 
   // A lesson without a title, sent past the browser's check: 400, and no lesson.
   const revision = await revisionOn(page)
@@ -227,6 +296,7 @@ test('bad input changes nothing; forged ids are 404; members may not open the st
   const lessonUrl = new URL(page.url()).pathname
   await page.getByRole('button', { name: 'Add a quiz' }).click()
   await expect(page.getByRole('status')).toContainText('The quiz settings are saved.')
+  await expect(page.getByRole('form', { name: 'New question' })).toBeVisible()
   const noRightAnswer = await page.request.post(lessonUrl, {
     headers: english,
     form: { intent: 'save-question', revision: await revisionOn(page), kind: 'multiple', 'prompt.nl': 'Vraag?', 'options[0].text.nl': 'a', 'options[1].text.nl': 'b' },

@@ -92,3 +92,16 @@ export function StudioButton(props: { intent: string; revision?: number; fields?
     </Form>
   )
 }
+
+/**
+ * A React key that changes when, and only when, what a form shows was saved
+ * differently: the form then starts again from the stored values. Keying
+ * every form by the course's revision instead would wipe what a trainer is
+ * typing in one form whenever another form on the page is saved.
+ */
+export function savedKey(prefix: string, saved: unknown): string {
+  const text = JSON.stringify(saved) ?? ''
+  let hash = 5381
+  for (let i = 0; i < text.length; i++) hash = (Math.imul(hash, 33) ^ text.charCodeAt(i)) >>> 0
+  return `${prefix}-${hash.toString(36)}`
+}

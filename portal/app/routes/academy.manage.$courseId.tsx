@@ -4,7 +4,7 @@ import type { ActionFunctionArgs, LinksFunction, LoaderFunctionArgs, MetaFunctio
 import { data, redirect } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
 import { ActionNotice } from '~/components/action-notice'
-import { LANGUAGE_NAME_KEYS, replyFor, StudioButton, TextsFields, useStudioForm } from '~/components/academy-studio-form'
+import { LANGUAGE_NAME_KEYS, replyFor, savedKey, StudioButton, TextsFields, useStudioForm } from '~/components/academy-studio-form'
 import { PublishProblems, type CourseOutline } from '~/components/academy-studio-problems'
 import { VersionBadge } from '~/components/academy-studio-status'
 import { Field, FieldErrors } from '~/components/field'
@@ -241,9 +241,10 @@ export default function CourseEditor() {
         </ul>
         <Workflow loaded={loaded} answer={answer} />
       </section>
-      <Details key={`details-${version.revision}`} loaded={loaded} answer={answer} />
-      <Chapters key={`chapters-${version.revision}`} loaded={loaded} answer={answer} />
-      {editable ? <AddChapter key={`add-${version.revision}`} loaded={loaded} answer={answer} /> : null}
+      <Details key={savedKey(`details-${version.number}`, loaded.details)} loaded={loaded} answer={answer} />
+      <Chapters key={savedKey(`chapters-${version.number}`, loaded.chapters)} loaded={loaded} answer={answer} />
+      {/* Emptied after its own success by Conform (resetForm), not by a key. */}
+      {editable ? <AddChapter loaded={loaded} answer={answer} /> : null}
     </>
   )
 }

@@ -5,7 +5,7 @@ import type { ActionFunctionArgs, LinksFunction, LoaderFunctionArgs, MetaFunctio
 import { data } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
 import { ActionNotice } from '~/components/action-notice'
-import { LANGUAGE_NAME_KEYS, replyFor, StudioButton, useStudioForm, type StudioReply } from '~/components/academy-studio-form'
+import { LANGUAGE_NAME_KEYS, replyFor, savedKey, StudioButton, useStudioForm, type StudioReply } from '~/components/academy-studio-form'
 import { CourseImages } from '~/components/academy-studio-images'
 import { MarkdownPreview } from '~/components/academy-studio-preview'
 import { QuizEditor } from '~/components/academy-studio-quiz'
@@ -208,10 +208,10 @@ export default function LessonEditor() {
             {onlyPublished ? <StudioButton intent="start-draft" label={t('studio.workflow.startDraft')} className="primary" /> : <Link to={`/academy/manage/${course.id}`}>{t('studio.readOnly.toReview')}</Link>}
           </div>
         ) : null}
-        <LessonForm key={`lesson-${version.revision}`} loaded={loaded} answer={answer} />
+        <LessonForm key={savedKey(`lesson-${version.number}`, { title: lesson.title, minutes: lesson.minutes, body: lesson.body })} loaded={loaded} answer={answer} />
       </section>
       <CourseImages key={`images-${loaded.images.length}`} images={loaded.images} uploaded={answer?.uploaded ?? null} editable={editable} maxMb={loaded.maxMb} accept={LESSON_IMAGE_ACCEPT} answer={answer} />
-      <QuizEditor key={`quiz-${version.revision}`} quiz={lesson.quiz ?? null} languages={languages} revision={version.revision} editable={editable} answer={answer} />
+      <QuizEditor key={savedKey(`quiz-${version.number}`, lesson.quiz ? { ...lesson.quiz, questions: lesson.quiz.questions.map((q) => q.id) } : null)} quiz={lesson.quiz ?? null} languages={languages} revision={version.revision} editable={editable} answer={answer} />
     </>
   )
 }

@@ -285,6 +285,16 @@ test('an organisation admin assigns a course to a member, who sees it assigned t
     headers: { Origin: origin },
   })
   expect(forged.status()).toBe(403)
+
+  // The admin sees how far the member is with what the organisation assigned; a member may not look.
+  await memberPage.getByRole('button', { name: 'Start course' }).click()
+  await form.getByRole('link', { name: `See how the members of ${org.name} are getting on with the courses assigned to them` }).click()
+  await expect(admin.page.getByRole('heading', { level: 1, name: `Courses assigned to members of ${org.name}` })).toBeVisible()
+  const row = admin.page.getByRole('row', { name: /Mo Member/ })
+  await expect(row).toContainText('Getting started with Nextcloud')
+  await expect(row).toContainText(/0 of \d+ lessons/)
+  await expectAccessible(admin.page, 'the courses assigned to members of an organisation')
+  expect((await memberPage.goto(`/organisations/${org.slug}/courses`))?.status()).toBe(403)
   checkNoThirdParty()
   await memberContext.close()
   await admin.context.close()

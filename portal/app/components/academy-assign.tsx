@@ -1,6 +1,6 @@
 import { getFormProps } from '@conform-to/react'
 import type { SubmissionResult } from '@conform-to/react'
-import { Form, useNavigation } from '@remix-run/react'
+import { Form, Link, useNavigation } from '@remix-run/react'
 import { assignSchema } from '~/utils/academy/learning-forms'
 import { useT } from '~/utils/use-t'
 import { useZodForm } from '~/utils/use-zod-form'
@@ -40,6 +40,9 @@ export function AssignCourseForm({
           {notice.text}
         </div>
       ) : null}
+      <p>
+        <Link to={`/organisations/${organization.slug}/courses`}>{t('academy.assign.progressLink', { org: organization.name })}</Link>
+      </p>
       {organization.members.length === 0 ? (
         <p>{t('academy.assign.noMembers', { org: organization.name })}</p>
       ) : (

@@ -30,11 +30,9 @@ import {
 import {
   addChapter,
   addLesson,
-  answerForm,
   discardDraft,
   moveChapter,
   moveLesson,
-  orNotFound,
   publish,
   publishProblems,
   removeChapter,
@@ -46,6 +44,7 @@ import {
   studioCourse,
   submitForReview,
 } from '~/utils/academy/studio.server'
+import { answerForm, orNotFound } from '~/utils/academy/studio-answers.server'
 import { requireRole } from '~/utils/auth.server'
 import { db } from '~/utils/db.server'
 import { getTranslator } from '~/utils/i18n.server'

@@ -30,11 +30,9 @@ import {
 } from '~/utils/academy/studio-forms'
 import {
   addCourseImage,
-  answerForm,
   findLesson,
   imageSnippet,
   moveQuestion,
-  orNotFound,
   removeQuestion,
   removeQuiz,
   saveLesson,
@@ -43,6 +41,7 @@ import {
   startNewDraft,
   studioCourse,
 } from '~/utils/academy/studio.server'
+import { answerForm, orNotFound } from '~/utils/academy/studio-answers.server'
 import { requireRole } from '~/utils/auth.server'
 import { env } from '~/utils/env.server'
 import { isLanguage } from '~/utils/i18n'

@@ -279,6 +279,11 @@ export default function OrganisationPage() {
               <Link to="/tickets">{t('org.support.link')}</Link>
             </p>
           ) : null}
+          {isAdmin ? (
+            <p>
+              <Link to={`/organisations/${organization.slug}/courses`}>{t('academy.assign.progressLink', { org: organization.name })}</Link>
+            </p>
+          ) : null}
           {isAdmin || isOperator ? (
             <p>
               <a href={`/organisations/${organization.slug}/tickets-export`} download>

@@ -140,7 +140,11 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, wh
 /** GET through the proxy with a given Host header (fetch may not set Host). */
 export function getThroughProxy(port: number, host: string, path = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, headers: { Host: host } }, (res) => {
+    // A new connection every time, as a new visitor makes: Node's default agent
+    // keeps connections alive, and Caddy lets a connection made before a config
+    // change finish on the old config (its grace period), so a route just
+    // removed could still answer on a reused one.
+    const req = http.request({ host: '127.0.0.1', port, path, headers: { Host: host }, agent: false }, (res) => {
       let body = ''
       res.setEncoding('utf8').on('data', (c: string) => (body += c))
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))

@@ -3,7 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { db, disconnectDb } from '../db.server'
 import { findCertificate } from './certificates.server'
 import { contentColumns } from './content.server'
-import { assignCourse, completeLesson, courseOverview, enrol, myCourses, openLesson, renderLessonBody, submitQuiz } from './learning.server'
+import { assignCourse, organisationAssignments } from './assignments.server'
+import { completeLesson, courseOverview, enrol, myCourses, openLesson, renderLessonBody, submitQuiz } from './learning.server'
 
 // Real Postgres from the test harness. Every course here is made by the test
 // itself (not the seed), with a slug of its own; mails only reach the outbox.
@@ -431,6 +432,22 @@ describe('assigning a course', () => {
     expect(result).toMatchObject({ assigned: [], alreadyCompleted: [{ userId: member.id }] })
     expect(await mailsTo(member.email)).toHaveLength(before)
     expect((await enrolmentOf(member.id, c.id)).assignedById).toBeNull()
+  })
+
+  it('shows the organisation’s admins progress on assigned courses only, and only of its members', async () => {
+    const admin = await person()
+    const member = await person()
+    const leaver = await person()
+    const org = await organisation(admin, member, leaver)
+    const assigned = await course(content({ chapters: [{ id: 'only', title: { en: 'Only' }, lessons: [lesson('one'), lesson('two')] }] }))
+    const ownChoice = await course()
+    await assignCourse(admin.id, org.slug, assigned.id, [member.id, leaver.id])
+    await completeLesson(member.id, assigned.slug, 'one')
+    await enrol(member.id, ownChoice.id)
+    await db().membership.deleteMany({ where: { organizationId: org.id, userId: leaver.id } })
+
+    const rows = await organisationAssignments(org.id, 'en')
+    expect(rows).toEqual([expect.objectContaining({ member: member.name, courseSlug: assigned.slug, courseTitle: content().title.en, done: 1, total: 2, completedAt: null })])
   })
 })
 

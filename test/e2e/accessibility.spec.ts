@@ -1,19 +1,12 @@
-import AxeBuilder from '@axe-core/playwright'
 import { expect, test } from '@playwright/test'
-import { newSignedInPage } from './support'
+import { axeViolations as violations, newSignedInPage } from './support'
 
-/** axe-core's WCAG 2.1 A/AA rules on the portal's own pages (not Keycloak's). */
-async function violations(page: import('@playwright/test').Page) {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()
-  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-}
-
-test('the public home page meets WCAG 2.1 AA as far as axe can tell', async ({ page }) => {
+test('the public home page meets WCAG 2.2 AA as far as axe can tell', async ({ page }) => {
   await page.goto('/')
   expect(await violations(page)).toEqual([])
 })
 
-test('dashboard, organisation page and form with errors meet WCAG 2.1 AA as far as axe can tell', async ({ browser }) => {
+test('dashboard, organisation page and form with errors meet WCAG 2.2 AA as far as axe can tell', async ({ browser }) => {
   const { context, page } = await newSignedInPage(browser, 'admin@demo.commons.local')
   expect(await violations(page), 'dashboard').toEqual([])
   await page.goto('/organisations/new')
@@ -38,7 +31,7 @@ test('dashboard, organisation page and form with errors meet WCAG 2.1 AA as far 
   await context.close()
 })
 
-test('catalog, tool pages, the operators’ queue, an organisation’s tools and an instance page meet WCAG 2.1 AA as far as axe can tell', async ({ browser }) => {
+test('catalog, tool pages, the operators’ queue, an organisation’s tools and an instance page meet WCAG 2.2 AA as far as axe can tell', async ({ browser }) => {
   const admin = await newSignedInPage(browser, 'admin@demo.commons.local')
   const page = admin.page
   await page.goto('/catalog')

@@ -157,15 +157,25 @@ test('a session ended in Keycloak ends the portal session (back-channel logout)'
   const users = (await (
     await fetch(`${keycloakOrigin}/admin/realms/commons/users?email=agent@demo.commons.local&exact=true`, { headers: { authorization: `Bearer ${token}` } })
   ).json()) as { id: string }[]
-  const res = await fetch(`${keycloakOrigin}/admin/realms/commons/users/${users[0]!.id}/logout`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}` },
-  })
-  expect(res.status).toBe(204)
+  const endSessions = async () => {
+    const res = await fetch(`${keycloakOrigin}/admin/realms/commons/users/${users[0]!.id}/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(res.status).toBe(204)
+  }
+  await endSessions()
+  // Now and then in a full run the browser's Keycloak session outlives that
+  // call (the session watch still reports it signed in, so Keycloak sent no
+  // logout token to anyone; cause not found yet). Ending the sessions again
+  // is what an admin would do; the portal must still follow through the
+  // back channel alone.
+  let tries = 0
   await expect(async () => {
+    if (tries++ > 0) await endSessions()
     await page.goto('/organisations')
-    await expect(page).toHaveURL(new RegExp(`^${keycloakOrigin}/`))
-  }).toPass({ timeout: 30_000 })
+    await expect(page).toHaveURL(new RegExp(`^${keycloakOrigin}/`), { timeout: 10_000 })
+  }).toPass({ timeout: 45_000 })
   await context.close()
 })
 

@@ -1,6 +1,5 @@
-import AxeBuilder from '@axe-core/playwright'
 import { expect, test } from '@playwright/test'
-import { newSignedInPage, portalConsoleErrors } from './support'
+import { expectAccessible, newSignedInPage, portalConsoleErrors } from './support'
 
 // SLA targets and queues: an operator changes them, a bad value changes
 // nothing, an agent may look but not change.
@@ -39,8 +38,7 @@ test('an operator changes an SLA target and adds a queue; bad values are refused
   await page.getByLabel('Name of a new queue').fill(queue)
   await page.getByRole('button', { name: 'Add queue' }).click()
   await expect(page.getByRole('alert')).toContainText('There is a queue with that name already.')
-  const a11y = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()
-  expect(a11y.violations.map((v) => v.id)).toEqual([])
+  await expectAccessible(page, 'helpdesk settings')
 
   // Put the target back, so other tests see the default.
   await page.getByLabel('Urgent: First response (business minutes)').fill(before)

@@ -1,11 +1,10 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import AxeBuilder from '@axe-core/playwright'
 import { expect, test, type Page } from '@playwright/test'
 import { simpleParser, type ParsedMail } from 'mailparser'
 import nodemailer from 'nodemailer'
-import { createOrganisation, forbidThirdPartyRequests, mailDir, newSignedInPage, portalConsoleErrors, portalOrigin, trackConsoleErrors } from './support'
+import { axeViolations as violations, createOrganisation, forbidThirdPartyRequests, mailDir, newSignedInPage, portalConsoleErrors, portalOrigin, trackConsoleErrors } from './support'
 
 // The helpdesk end to end: a member opens a ticket with a screenshot and
 // answers the confirmation from their mail program (a real MIME mail to the
@@ -52,12 +51,6 @@ test.afterEach(() => {
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-/** axe-core's WCAG 2.1 A/AA rules, as in accessibility.spec.ts. */
-async function violations(page: Page) {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()
-  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-}
 
 const parsed = new Map<string, ParsedMail>()
 

@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright'
 import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test'
 import { waitForMail } from '../support/smtp-capture'
 
@@ -84,4 +85,17 @@ export async function createOrganisation(page: Page, org: { name: string; slug: 
   await page.getByLabel('City').fill(org.city)
   await page.getByRole('button', { name: 'Create organisation' }).click()
   await expect(page).toHaveURL(`/organisations/${org.slug}`)
+}
+
+/**
+ * What axe-core finds against WCAG 2.2 A and AA (its tags for 2.0 and 2.1
+ * included) on a portal page, one line per rule: the rule, its impact, where.
+ */
+export async function axeViolations(page: Page): Promise<string[]> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']).analyze()
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+}
+
+export async function expectAccessible(page: Page, what: string) {
+  expect(await axeViolations(page), `axe on ${what}`).toEqual([])
 }

@@ -160,7 +160,10 @@ export async function handleBackchannelLogout(logoutToken: string): Promise<numb
   const config = await oidcConfiguration()
   const jwksUri = config.serverMetadata().jwks_uri
   if (!jwksUri) throw new Error('the identity provider publishes no jwks_uri')
-  jwks ??= createRemoteJWKSet(new URL(jwksUri))
+  // Fetched while Keycloak waits for our answer to its logout call: keep the
+  // keys for a day (an unknown key id still makes jose fetch them again at
+  // once) and give a busy Keycloak time to answer.
+  jwks ??= createRemoteJWKSet(new URL(jwksUri), { cacheMaxAge: 24 * 60 * 60 * 1000, timeoutDuration: 15_000 })
   const { payload } = await jwtVerify(logoutToken, jwks, {
     issuer: issuerUrl(),
     audience: env().KEYCLOAK_CLIENT_ID,

@@ -124,6 +124,11 @@ test('a member starts a course, finds the next lesson locked, fails and passes t
   await expect(chapter.getByRole('listitem').filter({ hasText: 'Spotting phishing' })).toContainText('Locked')
   await expect(page.getByRole('progressbar', { name: `Progress in ${COURSE_TITLE}` })).toBeVisible()
   await expectAccessible(page, 'the course page while learning')
+  // The dashboard leads back to where the member stopped, too.
+  await page.goto('/')
+  await page.getByRole('link', { name: /^Go on with “Digital safety for small organisations” \(\d+% done\)\.$/ }).click()
+  await expect(page).toHaveURL(`/academy/${COURSE}/${LESSONS[1]}`)
+  await page.goto(`/academy/${COURSE}`)
   await page.getByRole('link', { name: 'Go on', exact: true }).click()
   await expect(page).toHaveURL(`/academy/${COURSE}/${LESSONS[1]}`)
 

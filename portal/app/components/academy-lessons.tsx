@@ -16,13 +16,21 @@ export interface ChapterView {
   lessons: LessonListView[]
 }
 
+/** A padlock drawn inline: an emoji one is missing from many system fonts. */
+export function LockMark() {
+  return (
+    <svg className="academy-lock" aria-hidden="true" focusable="false" viewBox="0 0 16 16" width="12" height="12">
+      <path fill="currentColor" d="M4 7V5a4 4 0 1 1 8 0v2h1v8H3V7h1Zm2 0h4V5a2 2 0 1 0-4 0v2Z" />
+    </svg>
+  )
+}
+
 /** The state in words as well as a mark, so it does not rest on colour. */
 export function LessonStateLabel({ state }: { state: LessonState }) {
   const t = useT()
-  const mark = state === 'done' ? '✓' : state === 'open' ? '→' : '🔒'
   return (
     <span className={`academy-state academy-state-${state}`}>
-      <span aria-hidden="true">{mark}</span> {t(`academy.lesson.state.${state}`)}
+      {state === 'locked' ? <LockMark /> : <span aria-hidden="true">{state === 'done' ? '✓' : '→'}</span>} {t(`academy.lesson.state.${state}`)}
     </span>
   )
 }

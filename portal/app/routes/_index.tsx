@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
 import { readingLanguage, textIn } from '@commons/academy/rules'
+import { myCourses } from '~/utils/academy/learning.server'
 import { onboardingOffers } from '~/utils/academy/onboarding.server'
 import { hasRole } from '~/utils/auth.server'
 import { db } from '~/utils/db.server'
@@ -27,6 +28,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   })
   const { lang } = await getTranslator(request)
   const offers = await onboardingOffers(session.userId)
+  const courses = await myCourses(session.userId)
   return {
     signedIn: true as const,
     loginError,
@@ -40,6 +42,10 @@ export async function loader({ request }: LoaderFunctionArgs) {
     organizations: memberships.map((m) => ({ slug: m.organization.slug, name: m.organization.name, role: m.role, city: m.organization.city })),
     invitationCount: invitations.length,
     invitations: invitations.map((i) => ({ id: i.id, organization: i.organization.name })),
+    // Courses started and not finished: the dashboard leads back to where they stopped.
+    coursesGoingOn: courses
+      .filter((c) => c.started && !c.completed && c.nextLessonId)
+      .map((c) => ({ slug: c.slug, next: c.nextLessonId, title: textIn(c.title, readingLanguage(c, lang), c.languages) || c.slug, percent: c.percent })),
     // The onboarding courses of the tools the person's organisations got ready.
     courseOffers: offers.map((o) => {
       const reading = readingLanguage(o.course, lang)
@@ -144,6 +150,14 @@ export default function Index() {
                 <Link to="/organisations">{t('dashboard.next.agent')}</Link>
               </li>
             ) : null}
+            {data.coursesGoingOn.map((c) => (
+              <li key={`course-${c.slug}`}>
+                <Link to={`/academy/${c.slug}/${c.next}`}>{t('dashboard.next.goOnCourse', { course: c.title, percent: c.percent })}</Link>
+              </li>
+            ))}
+            <li>
+              <Link to="/academy">{t('dashboard.next.academy')}</Link>
+            </li>
             {data.roles.trainer ? (
               <li>
                 <Link to="/academy/manage">{t('insights.dashboard.trainer')}</Link>

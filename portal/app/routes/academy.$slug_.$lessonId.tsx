@@ -4,6 +4,7 @@ import { data, redirect } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
 import { ActionNotice } from '~/components/action-notice'
 import { QuizForm, QuizResult, type QuizResultView, type QuizView } from '~/components/academy-quiz'
+import { LockMark } from '~/components/academy-lessons'
 import academyStylesUrl from '~/styles/academy.css?url'
 import { AcademyError } from '~/utils/academy/content.server'
 import { completeSchema, readQuizForm } from '~/utils/academy/learning-forms'
@@ -300,8 +301,7 @@ export default function LessonPage() {
                 </Link>
               ) : (
                 <span className="muted">
-                  {t('academy.lesson.next', { title: next.title })} (<span aria-hidden="true">🔒 </span>
-                  {t('academy.lesson.state.locked')})
+                  {t('academy.lesson.next', { title: next.title })} (<LockMark /> {t('academy.lesson.state.locked')})
                 </span>
               )}
             </li>

@@ -4,6 +4,8 @@
  */
 export const academyEn = {
   'nav.academy': 'Academy',
+  'dashboard.next.goOnCourse': 'Go on with “{course}” ({percent}% done).',
+  'dashboard.next.academy': 'Learn the tools and how to work safely, at your own pace, in the academy.',
 
   'academy.title': 'Academy',
   'academy.intro': 'Short courses to learn the tools of your organisation and to work safely. Take them at your own pace: your progress is kept.',
@@ -178,6 +180,8 @@ export const academyEn = {
 
 export const academyNl: Record<keyof typeof academyEn, string> = {
   'nav.academy': 'Academie',
+  'dashboard.next.goOnCourse': 'Ga verder met “{course}” ({percent}% gedaan).',
+  'dashboard.next.academy': 'Leer de tools en veilig werken, in je eigen tempo, in de academie.',
 
   'academy.title': 'Academie',
   'academy.intro': 'Korte cursussen om de tools van je organisatie te leren en veilig te werken. In je eigen tempo: je voortgang wordt bewaard.',

@@ -309,6 +309,13 @@ test('bad input changes nothing; forged ids are 404; members may not open the st
   const tooLong = await page.request.post(lessonUrl, { headers: english, form: { intent: 'save-lesson', preview: 'nl', 'body.nl': 'x'.repeat(100_001) } })
   expect(tooLong.status()).toBe(400)
   expect(await tooLong.text()).toContain('at most 100000 characters')
+
+  // A course never published can be deleted; afterwards its address is a 404.
+  await page.goto(courseUrl)
+  await page.getByRole('button', { name: 'Delete this course' }).click()
+  await expect(page).toHaveURL(/\/academy\/manage\?deleted=1$/)
+  await expect(page.getByRole('status')).toContainText('The course is deleted.')
+  expect((await page.goto(courseUrl))?.status()).toBe(404)
   await context.close()
 
   const member = await newSignedInPage(browser, 'member@demo.commons.local')

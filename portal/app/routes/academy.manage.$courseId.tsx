@@ -14,6 +14,7 @@ import {
   addChapterSchema,
   addLessonSchema,
   detailsSchema,
+  deleteCourseSchema,
   discardSchema,
   formKey,
   moveChapterSchema,
@@ -30,6 +31,7 @@ import {
 import {
   addChapter,
   addLesson,
+  deleteUnpublishedCourse,
   discardDraft,
   moveChapter,
   moveLesson,
@@ -45,6 +47,7 @@ import {
   submitForReview,
 } from '~/utils/academy/studio.server'
 import { answerForm, orNotFound } from '~/utils/academy/studio-answers.server'
+import { courseImageStore } from '~/utils/academy/images.server'
 import { requireRole } from '~/utils/auth.server'
 import { db } from '~/utils/db.server'
 import { getTranslator } from '~/utils/i18n.server'
@@ -196,6 +199,13 @@ export async function action({ request, params }: ActionFunctionArgs) {
         await discardDraft(actor, id, v.revision)
         return t('studio.notice.discarded')
       })
+    case 'delete-course':
+      return answerForm(formData, deleteCourseSchema, key, t, async (v) => {
+        const images = await deleteUnpublishedCourse(actor, id, v.revision)
+        // The rows are gone; a file left behind by a failure here is unreachable, not exposed.
+        await Promise.all(images.map((storageKey) => courseImageStore().remove(storageKey)))
+        return redirect('/academy/manage?deleted=1')
+      })
     default:
       return data({ formKey: key, result: null, notice: null, error: t('error.400') }, { status: 400 })
   }
@@ -279,7 +289,12 @@ function Workflow({ loaded, answer }: { loaded: LoaderData; answer: Answer }) {
               <p>{t('studio.workflow.discard.help', { number: published.number })}</p>
               <StudioButton intent="discard" revision={version.revision} label={t('studio.workflow.discard')} className="danger" />
             </>
-          ) : null}
+          ) : (
+            <>
+              <p>{t('studio.workflow.delete.help')}</p>
+              <StudioButton intent="delete-course" revision={version.revision} label={t('studio.workflow.delete')} className="danger" />
+            </>
+          )}
         </>
       ) : null}
       {version.status === 'IN_REVIEW' ? (

@@ -3,7 +3,7 @@ import { parseWithZod } from '@conform-to/zod/v4'
 import { supportedLanguages, textIn } from '@commons/academy/rules'
 import type { ActionFunctionArgs, LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data, redirect } from '@remix-run/node'
-import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
 import { LANGUAGE_NAME_KEYS, TextsFields, useStudioForm } from '~/components/academy-studio-form'
 import { VersionBadge } from '~/components/academy-studio-status'
 import { FieldErrors, FormErrors } from '~/components/field'
@@ -58,6 +58,8 @@ export default function StudioIndex() {
   const { courses } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   const t = useT()
+  const [searchParams] = useSearchParams()
+  const deleted = searchParams.has('deleted')
   const [form, fields] = useStudioForm(newCourseSchema, { id: 'new-course', lastResult: actionData?.result, defaultValue: { languages: ['nl', 'en'] } })
   const chosen = (fields.languages.value as string[] | string | undefined) ?? ['nl', 'en']
   const languages = supportedLanguages.filter((l) => (Array.isArray(chosen) ? chosen.includes(l) : chosen === l))
@@ -65,6 +67,11 @@ export default function StudioIndex() {
     <>
       <section className="panel" aria-labelledby="studio-title">
         <h1 id="studio-title">{t('studio.index.title')}</h1>
+        {deleted ? (
+          <p className="notice" role="status">
+            {t('studio.notice.courseDeleted')}
+          </p>
+        ) : null}
         <p>{t('studio.index.intro')}</p>
         {courses.length === 0 ? (
           <p>{t('studio.index.none')}</p>

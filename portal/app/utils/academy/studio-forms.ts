@@ -152,8 +152,7 @@ export const requestChangesSchema = z.object({
 export const publishSchema = z.object({ intent: z.literal('publish'), revision })
 export const startDraftSchema = z.object({ intent: z.literal('start-draft') })
 export const discardSchema = z.object({ intent: z.literal('discard'), revision })
-
-/** Markdown to preview, as the lesson editor sends it. */
+export const deleteCourseSchema = z.object({ intent: z.literal('delete-course'), revision })
 
 /** The forms of the course editor, by their `intent`. */
 export const courseForms = {
@@ -171,6 +170,7 @@ export const courseForms = {
   publish: publishSchema,
   'start-draft': startDraftSchema,
   discard: discardSchema,
+  'delete-course': deleteCourseSchema,
 } as const
 
 /** The forms of the lesson editor, by their `intent`. */

@@ -8,6 +8,7 @@ import {
   addCourseImage,
   addLesson,
   createCourse,
+  deleteUnpublishedCourse,
   discardDraft,
   idFromTitle,
   imageSnippet,
@@ -350,6 +351,27 @@ describe('workflow', () => {
     await discardDraft(actor, course.id, draft.revision)
     expect(await workingCopy(course.id)).toBeNull()
     expect((await publishedVersion(course.id))!.number).toBe(1)
+  })
+
+  it('deletes a course that was never published, with its images; one that was published stays', async () => {
+    const actor = await trainer()
+    const { course: fresh } = await newCourse(actor)
+    await addCourseImage(actor, fresh.id, { storageKey: 'a'.repeat(32), fileName: 'x.png', contentType: 'image/png', size: 1, sha256: 'b'.repeat(64) }, 'A picture')
+    const revision = await revisionOf(fresh.id)
+    await refused(deleteUnpublishedCourse(actor, fresh.id, revision - 1), 'studio.error.stale', 409)
+    expect(await db().course.count({ where: { id: fresh.id } })).toBe(1)
+    expect(await deleteUnpublishedCourse(actor, fresh.id, revision)).toEqual(['a'.repeat(32)])
+    expect(await db().course.count({ where: { id: fresh.id } })).toBe(0)
+    expect(await db().courseImage.count({ where: { courseId: fresh.id } })).toBe(0)
+    expect(await db().auditEntry.count({ where: { targetId: fresh.id, action: 'academy.course-deleted' } })).toBe(1)
+
+    const { course } = await completeCourse(actor)
+    await submitForReview(actor, course.id, await revisionOf(course.id))
+    await publish(actor, course.id, await revisionOf(course.id))
+    const draft = await startNewDraft(actor, course.id)
+    await refused(deleteUnpublishedCourse(actor, course.id, draft.revision), 'studio.error.wasPublished', 409)
+    expect((await publishedVersion(course.id))!.number).toBe(1)
+    await refused(deleteUnpublishedCourse(actor, 'no-such-course', 1), 'studio.error.notFound', 404)
   })
 
   it('refuses a prerequisite that would close a cycle when publishing', async () => {

@@ -704,3 +704,22 @@ export async function discardDraft(actor: StudioActor, courseId: string, revisio
     await audit(tx, actor, 'academy.draft-discarded', draft.id, { courseId, number: draft.number })
   })
 }
+
+/**
+ * Deletes a course that was never published: its only version is a draft, so
+ * nobody ever enrolled. Returns the storage keys of its images, for the
+ * caller to remove from the store once the rows are gone. A course that was
+ * ever published stays: members' progress and certificates refer to it.
+ */
+export async function deleteUnpublishedCourse(actor: StudioActor, courseId: string, revision: number): Promise<string[]> {
+  return db().$transaction(async (tx) => {
+    const course = await tx.course.findUnique({ where: { id: courseId }, include: { versions: true, images: { select: { storageKey: true } } } })
+    if (!course) throw notFound()
+    if (course.versions.some((v) => v.status !== 'DRAFT')) throw new AcademyError('studio.error.wasPublished', 409)
+    const draft = course.versions[0]
+    if (!draft || draft.revision !== revision) throw stale()
+    await tx.course.delete({ where: { id: courseId } })
+    await tx.auditEntry.create({ data: { actorId: actor.userId, action: 'academy.course-deleted', targetType: 'course', targetId: courseId, data: { slug: course.slug } } })
+    return course.images.map((i) => i.storageKey)
+  })
+}

@@ -439,7 +439,7 @@ test('bad input: an empty form, a disguised file, a forged ticket id, a closed t
   await context.close()
 })
 
-test('the helpdesk pages meet WCAG 2.1 AA as far as axe can tell', async ({ browser }) => {
+test('the helpdesk pages meet WCAG 2.2 AA as far as axe can tell', async ({ browser }) => {
   test.setTimeout(150_000)
   const member = await newSignedInPage(browser, ADMIN)
   const { page } = member

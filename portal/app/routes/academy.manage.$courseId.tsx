@@ -15,6 +15,7 @@ import {
   addLessonSchema,
   detailsSchema,
   deleteCourseSchema,
+  revokeCertificateSchema,
   discardSchema,
   formKey,
   moveChapterSchema,
@@ -47,6 +48,7 @@ import {
   submitForReview,
 } from '~/utils/academy/studio.server'
 import { answerForm, orNotFound } from '~/utils/academy/studio-answers.server'
+import { revokeCertificate } from '~/utils/academy/certificates.server'
 import { courseImageStore } from '~/utils/academy/images.server'
 import { requireRole } from '~/utils/auth.server'
 import { db } from '~/utils/db.server'
@@ -199,6 +201,11 @@ export async function action({ request, params }: ActionFunctionArgs) {
         await discardDraft(actor, id, v.revision)
         return t('studio.notice.discarded')
       })
+    case 'revoke-certificate':
+      return answerForm(formData, revokeCertificateSchema, key, t, async (v) => {
+        const { code } = await revokeCertificate(session.userId, id, v.code)
+        return t('studio.notice.certificateRevoked', { code })
+      })
     case 'delete-course':
       return answerForm(formData, deleteCourseSchema, key, t, async (v) => {
         const images = await deleteUnpublishedCourse(actor, id, v.revision)
@@ -254,6 +261,7 @@ export default function CourseEditor() {
       <Chapters key={savedKey(`chapters-${version.number}`, loaded.chapters)} loaded={loaded} answer={answer} />
       {/* Emptied after its own success by Conform (resetForm), not by a key. */}
       {editable ? <AddChapter loaded={loaded} answer={answer} /> : null}
+      {loaded.published ? <RevokeCertificate answer={answer} /> : null}
     </>
   )
 }
@@ -522,6 +530,26 @@ function AddChapter({ loaded, answer }: { loaded: LoaderData; answer: Answer }) 
         <input type="hidden" name="revision" value={loaded.version.revision} />
         <TextsFields field={fields.title} languages={loaded.details.languages} label="studio.field.chapterTitle" />
         <button type="submit">{t('studio.chapter.add')}</button>
+      </Form>
+    </section>
+  )
+}
+
+function RevokeCertificate({ answer }: { answer: Answer }) {
+  const t = useT()
+  const [form, fields] = useStudioForm(revokeCertificateSchema, { id: 'revoke-certificate', lastResult: replyFor(answer, 'revoke-certificate') })
+  return (
+    <section className="panel narrow" aria-labelledby="revoke-title">
+      <h2 id="revoke-title">{t('studio.certificates.title')}</h2>
+      <p>{t('studio.certificates.help')}</p>
+      <Form method="post" {...getFormProps(form)} noValidate className="stack">
+        <input type="hidden" name="intent" value="revoke-certificate" />
+        <Field id={fields.code.id} label={t('studio.field.certificateCode')} errors={fields.code.errors}>
+          {(aria) => <input {...getInputProps(fields.code, { type: 'text' })} {...aria} autoComplete="off" spellCheck={false} />}
+        </Field>
+        <button type="submit" className="danger">
+          {t('studio.certificates.revoke')}
+        </button>
       </Form>
     </section>
   )

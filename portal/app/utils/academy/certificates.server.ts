@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto'
 import { supportedLanguages, type Texts } from '@commons/academy/rules'
 import type { Certificate, Prisma } from '~/generated/prisma/client'
 import { db } from '../db.server'
+import { AcademyError } from './content.server'
 import { CODE_ALPHABET, CODE_LENGTH, normaliseCertificateCode } from './learning-forms'
 
 export { normaliseCertificateCode }
@@ -92,4 +93,21 @@ function titleTexts(json: Prisma.JsonValue): Texts {
     if (typeof value === 'string') texts[language] = value
   }
   return texts
+}
+
+/**
+ * A trainer takes back a certificate of their course (issued by mistake, or
+ * earned dishonestly): the public page then says it was revoked and on which
+ * day. Only certificates of this course; one revoked already stays as it is.
+ */
+export async function revokeCertificate(actorUserId: string, courseId: string, input: string): Promise<{ code: string }> {
+  const code = normaliseCertificateCode(input)
+  const found = code ? await db().certificate.findUnique({ where: { code } }) : null
+  if (!found || found.courseId !== courseId) throw new AcademyError('studio.error.certificateUnknown', 400, { code: input.trim() })
+  if (found.revokedAt) throw new AcademyError('studio.error.certificateRevokedAlready', 409, { code: found.code })
+  await db().$transaction([
+    db().certificate.update({ where: { id: found.id }, data: { revokedAt: new Date() } }),
+    db().auditEntry.create({ data: { actorId: actorUserId, action: 'academy.certificate-revoked', targetType: 'certificate', targetId: found.id, data: { courseId } } }),
+  ])
+  return { code: found.code }
 }

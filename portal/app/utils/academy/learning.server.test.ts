@@ -1,7 +1,7 @@
 import { shuffledOptions, type ContentLesson, type CourseContent } from '@commons/academy/rules'
 import { afterAll, describe, expect, it } from 'vitest'
 import { db, disconnectDb } from '../db.server'
-import { findCertificate } from './certificates.server'
+import { findCertificate, revokeCertificate } from './certificates.server'
 import { contentColumns } from './content.server'
 import { assignCourse, organisationAssignments } from './assignments.server'
 import { completeLesson, courseOverview, enrol, myCourses, openLesson, renderLessonBody, submitQuiz } from './learning.server'
@@ -118,6 +118,7 @@ const mailsTo = (email: string) => db().outboxMail.findMany({ where: { to: email
 
 afterAll(async () => {
   await db().auditEntry.deleteMany({ where: { targetType: 'course', targetId: { in: made.courses } } })
+  await db().auditEntry.deleteMany({ where: { action: 'academy.certificate-revoked', actorId: { in: made.users } } })
   await db().course.deleteMany({ where: { id: { in: made.courses } } })
   await db().outboxMail.deleteMany({ where: { to: { endsWith: '@learning.test' } } })
   await db().organization.deleteMany({ where: { id: { in: made.orgs } } })
@@ -467,5 +468,21 @@ describe('certificates', () => {
     expect(await findCertificate("'; drop table --")).toBeNull()
     await db().certificate.update({ where: { code }, data: { revokedAt: new Date() } })
     expect(await findCertificate(code)).toMatchObject({ revoked: true })
+  })
+
+  it('lets a trainer revoke a certificate of their course once, by its code as typed, and nothing else', async () => {
+    const trainer = await person()
+    const member = await person()
+    const c = await course(content({ chapters: [{ id: 'only', title: { en: 'Only' }, lessons: [lesson('one')] }] }))
+    const other = await course()
+    await enrol(member.id, c.id)
+    const code = (await completeLesson(member.id, c.slug, 'one')).certificateCode!
+    await expect(revokeCertificate(trainer.id, other.id, code)).rejects.toMatchObject({ key: 'studio.error.certificateUnknown', status: 400 })
+    await expect(revokeCertificate(trainer.id, c.id, 'nonsense')).rejects.toMatchObject({ key: 'studio.error.certificateUnknown', status: 400 })
+    expect(await findCertificate(code)).toMatchObject({ revoked: false })
+    expect(await revokeCertificate(trainer.id, c.id, code.toLowerCase().replaceAll('-', ' '))).toEqual({ code })
+    expect(await findCertificate(code)).toMatchObject({ revoked: true })
+    await expect(revokeCertificate(trainer.id, c.id, code)).rejects.toMatchObject({ key: 'studio.error.certificateRevokedAlready', status: 409 })
+    expect(await db().auditEntry.count({ where: { actorId: trainer.id, action: 'academy.certificate-revoked' } })).toBe(1)
   })
 })

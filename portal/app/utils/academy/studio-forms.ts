@@ -152,6 +152,10 @@ export const requestChangesSchema = z.object({
 export const publishSchema = z.object({ intent: z.literal('publish'), revision })
 export const startDraftSchema = z.object({ intent: z.literal('start-draft') })
 export const discardSchema = z.object({ intent: z.literal('discard'), revision })
+export const revokeCertificateSchema = z.object({
+  intent: z.literal('revoke-certificate'),
+  code: z.string({ error: 'studio.error.certificateCode' }).trim().min(1, 'studio.error.certificateCode').max(40, 'studio.error.certificateCode'),
+})
 export const deleteCourseSchema = z.object({ intent: z.literal('delete-course'), revision })
 
 /** The forms of the course editor, by their `intent`. */
@@ -171,6 +175,7 @@ export const courseForms = {
   'start-draft': startDraftSchema,
   discard: discardSchema,
   'delete-course': deleteCourseSchema,
+  'revoke-certificate': revokeCertificateSchema,
 } as const
 
 /** The forms of the lesson editor, by their `intent`. */

@@ -32,21 +32,16 @@ import {
 import {
   addChapter,
   addLesson,
-  deleteUnpublishedCourse,
-  discardDraft,
   moveChapter,
   moveLesson,
-  publish,
   publishProblems,
   removeChapter,
   removeLesson,
   renameChapter,
-  requestChanges,
   saveDetails,
-  startNewDraft,
   studioCourse,
-  submitForReview,
 } from '~/utils/academy/studio.server'
+import { deleteUnpublishedCourse, discardDraft, publish, requestChanges, startNewDraft, submitForReview } from '~/utils/academy/studio-workflow.server'
 import { answerForm, orNotFound } from '~/utils/academy/studio-answers.server'
 import { revokeCertificate } from '~/utils/academy/certificates.server'
 import { courseImageStore } from '~/utils/academy/images.server'

@@ -38,9 +38,9 @@ import {
   saveLesson,
   saveQuestion,
   saveQuizSettings,
-  startNewDraft,
   studioCourse,
 } from '~/utils/academy/studio.server'
+import { startNewDraft } from '~/utils/academy/studio-workflow.server'
 import { answerForm, orNotFound } from '~/utils/academy/studio-answers.server'
 import { requireRole } from '~/utils/auth.server'
 import { env } from '~/utils/env.server'

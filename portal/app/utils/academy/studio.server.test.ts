@@ -8,29 +8,24 @@ import {
   addCourseImage,
   addLesson,
   createCourse,
-  deleteUnpublishedCourse,
-  discardDraft,
   idFromTitle,
   imageSnippet,
   moveChapter,
   moveLesson,
   moveQuestion,
   NotPublishableError,
-  publish,
   removeChapter,
   removeLesson,
   removeQuestion,
   renameChapter,
-  requestChanges,
   saveDetails,
   saveLesson,
   saveQuestion,
   saveQuizSettings,
-  startNewDraft,
   studioCourse,
-  submitForReview,
   type StudioActor,
 } from './studio.server'
+import { deleteUnpublishedCourse, discardDraft, publish, requestChanges, startNewDraft, submitForReview } from './studio-workflow.server'
 import { newCourseSchema, questionSchema } from './studio-forms'
 
 // Real Postgres from the test harness. Every course made here has a slug

@@ -6,7 +6,7 @@
  * label `org.commons.image-inputs` holds a hash of those inputs.
  *
  * Build inputs live in images/<name>/ (a Dockerfile and a rootfs/ folder);
- * the binaries come from the machine (Debian's busybox-static and caddy).
+ * the binaries come from the machine (Debian's busybox-static, caddy and restic).
  * See docs/containers.md.
  */
 import { createHash } from 'node:crypto'
@@ -25,6 +25,8 @@ export const images = {
   trioApi: 'commons-test/trio-api:1.0',
   trioWeb: 'commons-test/trio-web:1.0',
   caddy: 'commons/caddy:2.6.2',
+  // The backup helper (restic); production uses the official restic/restic image.
+  restic: 'commons/restic:0.14.0',
   // Contract stand-ins, NOT the tools: tiny busybox images that honour what the
   // core recipes expect of the official images (ports, required env, health
   // checks, the commands their hooks run) and record what they received.
@@ -65,6 +67,7 @@ const specs: Record<LocalImage, ImageSpec> = {
   trioApi: { base: 'busybox', context: () => folder('trio/api') },
   trioWeb: { base: 'busybox', context: () => [...folder('trio/web'), dir('rootfs/srv/web')] },
   caddy: { context: caddyContext },
+  restic: { base: 'busybox', context: resticContext },
   contractPostgres: { base: 'busybox', context: () => contract('postgres') },
   contractRedis: { base: 'busybox', context: () => contract('redis') },
   contractNextcloud: { base: 'busybox', context: () => contract('nextcloud') },
@@ -251,6 +254,17 @@ function caddyContext(): Entry[] {
     dir('rootfs/data'),
     dir('rootfs/run/caddy-admin'),
   ]
+}
+
+/** Debian's restic and the shared libraries it links, on the busybox image. */
+function resticContext(): Entry[] {
+  const restic = '/usr/bin/restic'
+  const binary = hostFile(restic, 'rootfs/usr/bin/restic', 'restic')
+  const version = /restic (\d+\.\d+\.\d+)/.exec(run(restic, ['version']))?.[1]
+  const tagVersion = images.restic.split(':')[1]
+  if (version !== tagVersion) throw new ImageBuildError(`${restic} is version ${version ?? '(unknown)'}, but the image is tagged ${images.restic}: change the tag in scripts/images.ts.`)
+  const libraries = sharedLibraries(restic).map((lib) => hostFile(lib, `rootfs${lib}`, 'libc6'))
+  return [...folder('restic'), binary, ...libraries, dir('rootfs/run/restic', 0o700)]
 }
 
 /** The libraries and the loader of a dynamically linked binary, as absolute paths; none for a static one. */

@@ -2,7 +2,7 @@
 # Installs what this machine lacks for the portal's dev server and tests:
 # Debian's Chromium (for Playwright), unzip, the Docker engine and what the
 # provisioner's local images are built from (busybox-static, debootstrap,
-# caddy), a JDK >= 21 check for Keycloak, and the npm workspaces. Safe to run
+# caddy, restic), a JDK >= 21 check for Keycloak, and the npm workspaces. Safe to run
 # again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,8 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v caddy >/dev/null 2>&1 || need+=(caddy)
+# Backups: restic runs in a helper container built from this binary.
+command -v restic >/dev/null 2>&1 || need+=(restic)
 command -v file >/dev/null 2>&1 || need+=(file)
 # The tests check docker-compose.yml with Compose (the v2 plugin, or Debian's docker-compose).
 docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)

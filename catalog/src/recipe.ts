@@ -216,7 +216,21 @@ const Backup = z.strictObject({
   /** Volumes archived as they are (after the dumps ran). */
   volumes: z.array(z.string()),
   /** Commands whose stdout is stored as a named artifact, e.g. pg_dump. */
-  dumps: z.array(z.strictObject({ name: z.string().regex(/^[a-z0-9._-]+$/), service: z.string(), command: Argv })).default([]),
+  dumps: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z0-9._-]+$/),
+        service: z.string(),
+        command: Argv,
+        /**
+         * Checks a restored dump when a backup is verified: run in a one-off
+         * container of the service's image, without network, with the dump's
+         * path appended (e.g. `pg_restore --list`, which opens the archive).
+         */
+        verify: Argv.optional(),
+      }),
+    )
+    .default([]),
   /** Commands run in order on restore, after the volumes are back; `stdin` feeds a dump artifact. */
   restore: z
     .array(z.strictObject({ service: z.string(), command: Argv, stdin: z.string().optional(), user: z.string().optional() }))
@@ -330,7 +344,10 @@ function checkHostable(recipe: HostableRecipe, ctx: Ctx): void {
     }
   })
   recipe.schedules.forEach((h, i) => h.command.forEach((arg, j) => check(arg, ['schedules', i, 'command', j])))
-  recipe.backup.dumps.forEach((d, i) => d.command.forEach((arg, j) => check(arg, ['backup', 'dumps', i, 'command', j])))
+  recipe.backup.dumps.forEach((d, i) => {
+    d.command.forEach((arg, j) => check(arg, ['backup', 'dumps', i, 'command', j]))
+    d.verify?.forEach((arg, j) => check(arg, ['backup', 'dumps', i, 'verify', j]))
+  })
   recipe.backup.restore.forEach((d, i) => d.command.forEach((arg, j) => check(arg, ['backup', 'restore', i, 'command', j])))
   // Config file templates are checked by loadCatalog, which reads them; it also reports unused secrets.
 }

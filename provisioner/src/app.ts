@@ -1,10 +1,12 @@
 import type http from 'node:http'
-import { loadCatalog } from '@commons/catalog'
+import { loadCatalog, type CatalogEntry } from '@commons/catalog'
 import Docker from 'dockerode'
 import type pg from 'pg'
 import { CaddyProxy, KeycloakIdentity } from './adapters.ts'
 import { createApi, listen } from './api/server.ts'
-import type { Env } from './config.ts'
+import { Backups } from './backup/backups.ts'
+import { parseRepository, RepositoryError, Restic } from './backup/restic.ts'
+import { EnvError, type Env } from './config.ts'
 import { Controller } from './controller/controller.ts'
 import { SecretBox } from './crypto.ts'
 import { LocalDockerDriver } from './docker/local.ts'
@@ -13,11 +15,14 @@ import type { Logger } from './log.ts'
 import { CaddyRoutes } from './proxy/caddy.ts'
 import type { Platform } from './spec.ts'
 import { createPool, migrate } from './store/db.ts'
+import { BackupStore } from './store/backups.ts'
 import { InstanceStore } from './store/instances.ts'
 
 export interface RunningProvisioner {
   port: number
   controller: Controller
+  /** Undefined when backups are off (no BACKUP_PASSWORD). */
+  backups: Backups | undefined
   pool: pg.Pool
   close(): Promise<void>
 }
@@ -62,12 +67,15 @@ export async function startProvisioner(env: Env, log: Logger): Promise<RunningPr
     resyncMs: env.RESYNC_MS,
     crashAt: env.TEST_CRASH_AT,
   })
+  const backups = env.BACKUP_PASSWORD ? backupsFrom(env, { store, driver, controller, catalog, log, pool }) : undefined
+  if (!backups) log.warn('backups are off: set BACKUP_PASSWORD (and BACKUP_REPOSITORY) to turn them on')
   if (env.TEST_CRASH_AT) log.warn('fault injection is on: this process kills itself at a step', { at: env.TEST_CRASH_AT })
   const server: http.Server = createApi({
     token: env.PROVISIONER_API_TOKEN,
     store,
     controller,
     driver,
+    backups,
     catalog,
     platform,
     graceDays: env.REMOVED_VOLUME_GRACE_DAYS,
@@ -77,18 +85,53 @@ export async function startProvisioner(env: Env, log: Logger): Promise<RunningPr
   })
   const port = await listen(server, env.PORT, env.HOST)
   controller.start()
+  await backups?.start()
   log.info('provisioner listening', { host: env.HOST, port, recipes: catalog.size })
   return {
     port,
     controller,
+    backups,
     pool,
     close: async () => {
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()))
         server.closeAllConnections()
       })
+      await backups?.stop()
       await controller.stop()
       await pool.end()
     },
   }
+}
+
+function backupsFrom(
+  env: Env,
+  deps: { store: InstanceStore; driver: LocalDockerDriver; controller: Controller; catalog: Map<string, CatalogEntry>; log: Logger; pool: pg.Pool },
+): Backups {
+  let repository
+  try {
+    repository = parseRepository(env.BACKUP_REPOSITORY)
+  } catch (error) {
+    if (error instanceof RepositoryError) throw new EnvError(`Invalid environment:\n  BACKUP_REPOSITORY: ${error.message}`)
+    throw error
+  }
+  const s3 = {
+    ...(env.BACKUP_S3_ACCESS_KEY_ID ? { AWS_ACCESS_KEY_ID: env.BACKUP_S3_ACCESS_KEY_ID } : {}),
+    ...(env.BACKUP_S3_SECRET_ACCESS_KEY ? { AWS_SECRET_ACCESS_KEY: env.BACKUP_S3_SECRET_ACCESS_KEY } : {}),
+  }
+  const restic = new Restic({ driver: deps.driver, image: env.BACKUP_IMAGE, repository, password: env.BACKUP_PASSWORD ?? '', owner: env.PROVISIONER_NAME, env: s3 })
+  return new Backups({
+    store: new BackupStore(deps.pool),
+    instances: deps.store,
+    controller: deps.controller,
+    driver: deps.driver,
+    restic,
+    catalog: deps.catalog,
+    log: deps.log,
+    owner: env.PROVISIONER_NAME,
+    scheduleHours: env.BACKUP_SCHEDULE_HOURS,
+    retention: { within: env.BACKUP_KEEP_WITHIN, daily: env.BACKUP_KEEP_DAILY, weekly: env.BACKUP_KEEP_WEEKLY, monthly: env.BACKUP_KEEP_MONTHLY },
+    verify: env.BACKUP_VERIFY,
+    tickMs: env.BACKUP_TICK_MS,
+  })
 }

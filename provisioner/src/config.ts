@@ -57,6 +57,29 @@ const envSchema = z.object({
       return { step, when: when === 'before' ? ('before' as const) : ('after' as const) }
     })
     .optional(),
+  /**
+   * Where backups go: `volume:<name>` (a Docker volume on the engine), an
+   * absolute folder on the Docker host, or a restic URL (`s3:https://host/bucket`).
+   * Backups are off until BACKUP_PASSWORD is set.
+   */
+  BACKUP_REPOSITORY: z.string().min(1).default('volume:commons-backups'),
+  /** Encrypts the backup repository (restic). Keep a copy off the server: without it no backup can be read. */
+  BACKUP_PASSWORD: z.string().min(16, 'must be at least 16 characters (openssl rand -base64 32)').optional(),
+  /** The restic image the backup helpers run. */
+  BACKUP_IMAGE: z.string().min(1).default('restic/restic:0.18.0'),
+  /** Hours between the scheduled backups of each running tool; 0 turns the schedule off (backups on request still work). */
+  BACKUP_SCHEDULE_HOURS: int(0).default(24),
+  BACKUP_KEEP_WITHIN: z.string().regex(/^(\d+[yYmwdh])+$/, 'must be a restic duration such as 2d or 1m15d').default('2d'),
+  BACKUP_KEEP_DAILY: int(0).default(7),
+  BACKUP_KEEP_WEEKLY: int(0).default(5),
+  BACKUP_KEEP_MONTHLY: int(0).default(12),
+  /** Restore every new backup into a scratch place and check it. */
+  BACKUP_VERIFY: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** How often the schedule is looked at. */
+  BACKUP_TICK_MS: int(1000).default(60_000),
+  /** Credentials for S3-compatible backup storage (handed to restic only). */
+  BACKUP_S3_ACCESS_KEY_ID: z.string().optional(),
+  BACKUP_S3_SECRET_ACCESS_KEY: z.string().optional(),
   /** Mail settings handed to the tools (Loomio and Discourse need SMTP). */
   SMTP_HOST: z.string().default('localhost'),
   SMTP_PORT: port.default(25),

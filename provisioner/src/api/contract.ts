@@ -13,6 +13,12 @@ import { z } from 'zod'
 //   GET    /instances/:id/events/stream   the same as Server-Sent Events (Last-Event-ID honoured)
 //   GET    /instances/:id/logs?tail=N     recent log lines per container     → 200 { containers: ContainerLogs[] }
 //   GET    /instances/:id/export          tar archive of the instance's volumes (also after removal, during the grace period)
+//   GET    /instances/:id/backups         its backups and restores, newest first → 200 BackupList
+//   POST   /instances/:id/backups         back up now { requestedBy? }           → 202 BackupView
+//   POST   /instances/:id/restore         restore a backup { backupId, requestedBy? } → 202 RestoreView
+//                                         (a backup of this instance, or of a removed one of the same tool and organisation)
+//   GET    /backups?organization=<id>     the organisation's backups, also of removed instances → 200 { backups: BackupView[] }
+//   GET    /backups/problems              failed backups, failed checks, instances without a recent backup → 200 BackupProblems
 //   GET    /healthz                       whether the control loop is turning (no token needed)
 //
 // Errors are `{ error: { code, message } }` with a 4xx/5xx status.
@@ -44,10 +50,11 @@ export type PutInstanceBody = z.infer<typeof PutInstanceBody>
 /**
  * What the instance is doing, in one word for the UI:
  * provisioning (working towards running), ready, failed (retry budget spent),
- * suspended, removing, removed (containers gone, volumes kept until `purgeAt`),
+ * restoring (a backup is being put back), suspended, removing, removed
+ * (containers gone, volumes kept until `purgeAt`),
  * purged (the kept volumes are gone too; only the history remains).
  */
-export const phases = ['provisioning', 'ready', 'failed', 'suspending', 'suspended', 'removing', 'removed', 'purged'] as const
+export const phases = ['provisioning', 'ready', 'restoring', 'failed', 'suspending', 'suspended', 'removing', 'removed', 'purged'] as const
 export type Phase = (typeof phases)[number]
 
 export const InstanceView = z.strictObject({
@@ -95,6 +102,9 @@ export const stepKinds = [
   'remove-volume',
   'removed',
   'purged',
+  'backup',
+  'verify',
+  'restore',
 ] as const
 export type StepKind = (typeof stepKinds)[number]
 
@@ -129,4 +139,78 @@ export const errorCodes = [
   'removed',
   'export-unavailable',
   'host-taken',
+  'busy',
+  'not-running',
+  'backups-unavailable',
+  'not-restorable',
 ] as const
+
+export const backupKinds = ['scheduled', 'manual', 'pre-restore', 'pre-upgrade'] as const
+export type BackupKind = (typeof backupKinds)[number]
+export const verificationStatuses = ['pending', 'passed', 'failed', 'skipped'] as const
+
+/**
+ * One backup: a restic snapshot of the recipe's backup volumes and dumps,
+ * encrypted in the backup repository. `verification` says whether it was
+ * restored into a scratch place and every file matched its checksum (and each
+ * dump passed the recipe's check).
+ */
+export const BackupView = z.strictObject({
+  id: z.string(),
+  instanceId: InstanceId,
+  organizationId: z.string(),
+  recipe: z.string(),
+  recipeVersion: z.string(),
+  kind: z.enum(backupKinds),
+  status: z.enum(['running', 'succeeded', 'failed']),
+  /** In plain words, when failed. */
+  error: z.string().nullable(),
+  sizeBytes: z.number().nullable(),
+  fileCount: z.number().nullable(),
+  volumes: z.array(z.string()),
+  dumps: z.array(z.string()),
+  verification: z.strictObject({ status: z.enum(verificationStatuses), message: z.string().nullable(), at: z.iso.datetime().nullable() }),
+  /** Succeeded, passed its check (or not checked yet) and still kept: it can be restored. */
+  restorable: z.boolean(),
+  /** Forgotten by the retention policy, or with its instance's data. */
+  forgottenAt: z.iso.datetime().nullable(),
+  requestedBy: z.string().nullable(),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().nullable(),
+})
+export type BackupView = z.infer<typeof BackupView>
+
+export const RestoreView = z.strictObject({
+  id: z.string(),
+  instanceId: InstanceId,
+  backupId: z.string(),
+  /** The backup of the state before, taken first. */
+  safetyBackupId: z.string().nullable(),
+  /** rolled-back: putting the backup back failed, and the state before was put back. */
+  status: z.enum(['running', 'succeeded', 'failed', 'rolled-back']),
+  error: z.string().nullable(),
+  requestedBy: z.string().nullable(),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().nullable(),
+})
+export type RestoreView = z.infer<typeof RestoreView>
+
+export const BackupList = z.strictObject({ backups: z.array(BackupView), restores: z.array(RestoreView) })
+export const OrganizationBackups = z.strictObject({ backups: z.array(BackupView) })
+
+export const RequestedBy = z.string().trim().min(1).max(200).optional()
+export const PostBackupBody = z.strictObject({ requestedBy: RequestedBy })
+export const PostRestoreBody = z.strictObject({ backupId: z.string().regex(/^b-[a-z0-9]{10,40}$/, 'must be a backup id'), requestedBy: RequestedBy })
+
+/** What an operator must look at: the health page's backup part. */
+export const BackupProblems = z.strictObject({
+  /** Whether backups are set up at all (a repository and a password). */
+  configured: z.boolean(),
+  /** The repository could not be opened or written, in plain words; null when it works. */
+  repositoryError: z.string().nullable(),
+  failedBackups: z.array(BackupView),
+  failedVerifications: z.array(BackupView),
+  /** Running instances whose last good backup is older than twice the schedule (or that have none). */
+  overdue: z.array(z.strictObject({ instanceId: InstanceId, organizationId: z.string(), recipe: z.string(), lastBackupAt: z.iso.datetime().nullable() })),
+})
+export type BackupProblems = z.infer<typeof BackupProblems>

@@ -3,18 +3,22 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pipeline } from 'node:stream/promises'
 import type { CatalogEntry } from '@commons/catalog'
+import { BackupRefused, type Backups } from '../backup/backups.ts'
 import type { Controller } from '../controller/controller.ts'
 import type { ContainerDriver } from '../docker/driver.ts'
 import type { Logger } from '../log.ts'
 import { instanceUrl, secretNeeds, type Platform } from '../spec.ts'
+import { backupView, restoreView } from '../store/backups.ts'
 import { HostTakenError, InstanceRemovedError, OrganizationMismatchError, toView, type InstanceRow, type InstanceStore } from '../store/instances.ts'
-import { InstanceId, PutInstanceBody, type InstanceEvent } from './contract.ts'
+import { InstanceId, PostBackupBody, PostRestoreBody, PutInstanceBody, type InstanceEvent } from './contract.ts'
 
 export type ApiDeps = {
   token: string
   store: InstanceStore
   controller: Controller
   driver: ContainerDriver
+  /** Undefined when backups are off. */
+  backups: Backups | undefined
   catalog: ReadonlyMap<string, CatalogEntry>
   platform: Platform
   graceDays: number
@@ -55,6 +59,18 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
   } catch {
     throw new HttpError(400, 'invalid-body', 'the body is not valid JSON')
   }
+}
+
+/** A POST whose body may be left out: no body is `{}`. */
+async function readOptionalJson(req: http.IncomingMessage): Promise<unknown> {
+  if (!req.headers['content-type'] && (req.headers['content-length'] === undefined || req.headers['content-length'] === '0')) return {}
+  return readJson(req)
+}
+
+function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, value: unknown): T {
+  const parsed = schema.safeParse(value)
+  if (!parsed.success) throw new HttpError(400, 'invalid-body', parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '))
+  return parsed.data
 }
 
 function sameToken(given: string, expected: string): boolean {
@@ -104,6 +120,17 @@ export function createApi(deps: ApiDeps): http.Server {
       throw new HttpError(401, 'unauthorized', 'a valid bearer token is required')
     }
 
+    if (parts[0] === 'backups' && method === 'GET') {
+      if (parts[1] === 'problems' && parts.length === 2) {
+        if (!deps.backups) return send(res, 200, { configured: false, repositoryError: null, failedBackups: [], failedVerifications: [], overdue: [] })
+        return send(res, 200, await problems(deps.backups))
+      }
+      const backups = needBackups()
+      if (parts.length !== 1) throw new HttpError(404, 'not-found', 'no such endpoint')
+      const organization = url.searchParams.get('organization')
+      if (!organization) throw new HttpError(400, 'invalid-body', 'say whose backups: ?organization=<id>')
+      return send(res, 200, { backups: (await backups.opts.store.forOrganization(organization)).map(backupView) })
+    }
     if (parts[0] !== 'instances') throw new HttpError(404, 'not-found', 'no such endpoint')
 
     if (parts.length === 1 && method === 'GET') {
@@ -173,6 +200,25 @@ export function createApi(deps: ApiDeps): http.Server {
       }
       return send(res, 200, { containers })
     }
+    if (sub === 'backups' && method === 'GET') {
+      const backups = needBackups()
+      return send(res, 200, {
+        backups: (await backups.opts.store.forInstance(row.id)).map(backupView),
+        restores: (await backups.opts.store.restoresFor(row.id)).map(restoreView),
+      })
+    }
+    if (sub === 'backups' && method === 'POST') {
+      const backups = needBackups()
+      const body = parse(PostBackupBody, await readOptionalJson(req))
+      const started = await refusals(() => backups.request(row.id, 'manual', body.requestedBy))
+      return send(res, 202, backupView(started))
+    }
+    if (sub === 'restore' && method === 'POST') {
+      const backups = needBackups()
+      const body = parse(PostRestoreBody, await readJson(req))
+      const started = await refusals(() => backups.requestRestore(row.id, body.backupId, body.requestedBy))
+      return send(res, 202, restoreView(started))
+    }
     if (sub === 'export' && method === 'GET') {
       if (row.phase === 'purged') throw new HttpError(410, 'export-unavailable', 'the data of this instance has been deleted for good')
       const observed = await deps.driver.observe(row.id)
@@ -188,6 +234,44 @@ export function createApi(deps: ApiDeps): http.Server {
       return
     }
     throw new HttpError(method === 'GET' || method === 'PUT' || method === 'POST' || method === 'DELETE' ? 404 : 405, 'not-found', 'no such endpoint')
+  }
+
+  function needBackups(): Backups {
+    if (!deps.backups) throw new HttpError(503, 'backups-unavailable', 'backups are not set up on this provisioner (BACKUP_PASSWORD is not set)')
+    return deps.backups
+  }
+
+  async function refusals<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (error) {
+      if (error instanceof BackupRefused) throw new HttpError(error.code === 'not-found' ? 404 : 409, error.code, error.message)
+      throw error
+    }
+  }
+
+  async function problems(backups: Backups) {
+    const { failedBackups, failedVerifications } = await backups.opts.store.problems()
+    const hours = backups.opts.scheduleHours
+    const overdue = []
+    if (hours > 0) {
+      const last = await backups.opts.store.lastGood()
+      const limit = Date.now() - 2 * hours * 3600_000
+      for (const r of await store.list()) {
+        if (r.desired !== 'running' || r.phase !== 'ready') continue
+        const at = last.get(r.id)
+        // A tool younger than the limit has had no chance to be backed up yet.
+        if ((at && at.getTime() < limit) || (!at && r.createdAt.getTime() < limit))
+          overdue.push({ instanceId: r.id, organizationId: r.organizationId, recipe: r.recipe, lastBackupAt: at?.toISOString() ?? null })
+      }
+    }
+    return {
+      configured: true,
+      repositoryError: backups.repositoryError,
+      failedBackups: failedBackups.map(backupView),
+      failedVerifications: failedVerifications.map(backupView),
+      overdue,
+    }
   }
 
   async function stream(req: http.IncomingMessage, res: http.ServerResponse, id: string) {

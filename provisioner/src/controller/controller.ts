@@ -100,6 +100,47 @@ export class Controller {
     return pass
   }
 
+  /**
+   * Runs `work` while no pass of this instance runs (a backup or a restore
+   * must not have the loop start or remove containers under it). A pass asked
+   * for meanwhile runs once `work` is done.
+   */
+  async exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
+    for (let running = this.#running.get(id); running; running = this.#running.get(id)) await running.catch(() => undefined)
+    const op = work()
+    const done = op.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.#running.set(id, done)
+    void done.finally(() => {
+      if (this.#running.get(id) === done) this.#running.delete(id)
+      if (this.#dirty.has(id)) void this.enqueue(id).catch((error: unknown) => this.opts.log.error('pass failed', { instance: id, err: message(error) }))
+    })
+    return op
+  }
+
+  /** Whether a pass or an exclusive task of this instance is under way. */
+  busy(id: string): boolean {
+    return this.#running.has(id)
+  }
+
+  /** What a step of this instance runs with, for tasks outside the loop (restore). */
+  async stepContext(id: string): Promise<StepContext> {
+    const row = await this.opts.store.get(id)
+    if (!row) throw new Error(`no instance ${id}`)
+    const secrets = await this.opts.store.secrets(id)
+    return this.context(row, this.specFor(row, secrets), secrets)
+  }
+
+  /** Runs one step outside the loop, reported as the loop reports its own. */
+  async runStep(ctx: StepContext, step: Step): Promise<string> {
+    await this.emit(ctx.row.id, stepName(step), 'started', '')
+    const detail = await execute(ctx, step)
+    await this.emit(ctx.row.id, stepName(step), 'succeeded', detail)
+    return detail
+  }
+
   /** Waits until no pass is running or queued (tests and benchmarks). */
   async idle(): Promise<void> {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()])
@@ -228,7 +269,7 @@ export class Controller {
     this.schedule(row.id, delay)
   }
 
-  private async emit(instanceId: string, step: string, status: InstanceEvent['status'], msg: string) {
+  async emit(instanceId: string, step: string, status: InstanceEvent['status'], msg: string) {
     const event = await this.opts.store.appendEvent({ instanceId, step, status, message: msg })
     this.events.emit('event', event)
   }

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import type { ContainerSpec, HealthSpec, HookSpec } from '../spec.ts'
 
 // The seam between the controller and the container engine. The local engine
@@ -24,6 +24,26 @@ export type ObservedInstance = {
 
 export type ExecResult = { exitCode: number; output: string }
 
+export type HelperMount = { volume: string; path: string; readOnly?: boolean } | { bind: string; path: string; readOnly?: boolean }
+
+/** A one-off helper container of the provisioner's own (the backup tool), not of a recipe. */
+export type HelperRun = {
+  name: string
+  instanceId: string
+  /** What it is for; goes on its hook label ("backup", "restore", ...). */
+  purpose: string
+  image: string
+  command: string[]
+  env?: Record<string, string>
+  /** Written into the container before it starts (secrets: never in env or argv). */
+  files?: { path: string; content: string }[]
+  mounts: HelperMount[]
+  /** Fed to the command's stdin. */
+  stdin?: Readable
+  /** "none" (the default) unless it must reach remote storage. */
+  network?: string
+}
+
 export interface ContainerDriver {
   /** Everything the provisioner owns, grouped by instance id (one pass over the engine). */
   observeAll(): Promise<Map<string, ObservedInstance>>
@@ -44,6 +64,14 @@ export interface ContainerDriver {
   /** One health probe; true when healthy. */
   probe(containerName: string, health: HealthSpec): Promise<boolean>
   logs(containerName: string, tail: number): Promise<string[]>
+  /** Runs a helper container to its end; output is the tail of its stdout and stderr. */
+  runHelper(run: HelperRun): Promise<ExecResult>
+  /** A command in a running container with its stdout streamed to `stdout` and/or `stdin` fed; output is its stderr. */
+  execStream(containerName: string, command: { command: string[]; user?: string; env?: Record<string, string> }, io: { stdout?: Writable; stdin?: Readable }): Promise<ExecResult>
+  /** One file of a volume as a stream (read through a container of `image` that never starts). */
+  readVolumeFile(volume: string, filePath: string, instanceId: string, image: string): Promise<Readable>
+  /** A volume of the provisioner's own (the backup repository), labelled with no instance. */
+  ensureSharedVolume(name: string): Promise<void>
   /** A tar stream of the given volumes (each under its own folder). */
   exportVolumes(volumes: string[], instanceId: string): Promise<Readable>
 }

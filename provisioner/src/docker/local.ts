@@ -1,8 +1,17 @@
-import { PassThrough, type Readable } from 'node:stream'
+import { PassThrough, Transform, type Readable, type TransformCallback, type Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import Docker from 'dockerode'
 import tar from 'tar-stream'
 import { LABEL, type ContainerSpec, type HealthSpec, type HookSpec } from '../spec.ts'
-import { ImageUnavailableError, OwnershipError, type ContainerDriver, type ExecResult, type ObservedContainer, type ObservedInstance } from './driver.ts'
+import {
+  ImageUnavailableError,
+  OwnershipError,
+  type ContainerDriver,
+  type ExecResult,
+  type HelperRun,
+  type ObservedContainer,
+  type ObservedInstance,
+} from './driver.ts'
 
 function statusCode(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined
@@ -328,6 +337,140 @@ export class LocalDockerDriver implements ContainerDriver {
     }
   }
 
+  async runHelper(run: HelperRun): Promise<ExecResult> {
+    await this.removeContainer(run.name, run.instanceId)
+    await this.ensureImage(run.image)
+    const container = await this.docker.createContainer({
+      name: run.name,
+      Image: run.image,
+      Entrypoint: [],
+      Cmd: run.command,
+      Env: Object.entries(run.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Labels: { [LABEL.managedBy]: this.owner, [LABEL.instance]: run.instanceId, [LABEL.hook]: run.purpose },
+      OpenStdin: run.stdin !== undefined,
+      StdinOnce: run.stdin !== undefined,
+      AttachStdin: run.stdin !== undefined,
+      HostConfig: {
+        NetworkMode: run.network ?? 'none',
+        Mounts: run.mounts.map((m) =>
+          'volume' in m
+            ? { Type: 'volume' as const, Source: m.volume, Target: m.path, ReadOnly: m.readOnly ?? false }
+            : { Type: 'bind' as const, Source: m.bind, Target: m.path, ReadOnly: m.readOnly ?? false },
+        ),
+        RestartPolicy: { Name: 'no' },
+        Init: true,
+        SecurityOpt: ['no-new-privileges:true'],
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '1' } },
+      },
+    })
+    try {
+      if (run.files?.length) {
+        const pack = tar.pack()
+        for (const f of run.files) pack.entry({ name: f.path.replace(/^\//, ''), mode: 0o600 }, f.content)
+        pack.finalize()
+        const chunks: Buffer[] = []
+        for await (const chunk of pack) chunks.push(chunk as Buffer)
+        await container.putArchive(Buffer.concat(chunks), { path: '/' })
+      }
+      let feeding: Promise<void> | undefined
+      if (run.stdin) {
+        const socket = (await container.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true })) as NodeJS.ReadWriteStream
+        // Nothing is read back on this connection; reading keeps it flowing.
+        ;(socket as unknown as Readable).resume()
+        feeding = pipeline(run.stdin, socket as unknown as Writable)
+      }
+      await container.start()
+      const [result] = await Promise.all([container.wait() as Promise<{ StatusCode: number }>, feeding])
+      const logs = await container.logs({ stdout: true, stderr: true, follow: false, tail: 200 }).catch((error: unknown) => {
+        throw new Error(`helper ${run.name} (${run.purpose}) ended with ${result.StatusCode}, its output is lost: ${error instanceof Error ? error.message : String(error)}`)
+      })
+      return { exitCode: result.StatusCode, output: demuxBuffer(logs).join('\n') }
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined)
+    }
+  }
+
+  async execStream(containerName: string, command: { command: string[]; user?: string; env?: Record<string, string> }, io: { stdout?: Writable; stdin?: Readable }): Promise<ExecResult> {
+    const exec = await this.docker.getContainer(containerName).exec({
+      Cmd: command.command,
+      Env: Object.entries(command.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      User: command.user,
+      AttachStdin: io.stdin !== undefined,
+      AttachStdout: true,
+      AttachStderr: true,
+    })
+    const stream = (await exec.start({ hijack: true, stdin: io.stdin !== undefined })) as unknown as NodeJS.ReadWriteStream
+    const demux = new Demux()
+    const work: Promise<unknown>[] = [io.stdout ? pipeline(stream as unknown as Readable, demux, io.stdout) : pipeline(stream as unknown as Readable, demux, new PassThrough().resume())]
+    if (io.stdin) {
+      const stdin = io.stdin
+      // Half-close when the input ends: the command sees EOF, its output still comes back.
+      work.push(
+        new Promise<void>((resolve, reject) => {
+          stdin.on('error', reject)
+          stdin.on('end', () => {
+            ;(stream as unknown as Writable).end()
+            resolve()
+          })
+          stdin.pipe(stream as unknown as Writable, { end: false })
+        }),
+      )
+    }
+    await Promise.all(work)
+    const { ExitCode } = await exec.inspect()
+    return { exitCode: ExitCode ?? -1, output: demux.stderr() }
+  }
+
+  async readVolumeFile(volume: string, filePath: string, instanceId: string, image: string): Promise<Readable> {
+    assertOwned(`volume ${volume}`, (await this.docker.getVolume(volume).inspect()).Labels, instanceId, this.owner)
+    await this.ensureImage(image)
+    const container = await this.docker.createContainer({
+      Image: image,
+      Entrypoint: [],
+      Cmd: ['true'],
+      Labels: { [LABEL.managedBy]: this.owner, [LABEL.instance]: instanceId, [LABEL.hook]: 'read' },
+      HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume' as const, Source: volume, Target: '/volume', ReadOnly: true }] },
+    })
+    const cleanup = () => void container.remove({ force: true }).catch(() => undefined)
+    try {
+      const archive = await container.getArchive({ path: `/volume/${filePath.replace(/^\//, '')}` })
+      const extract = tar.extract()
+      const out = new PassThrough()
+      extract.on('entry', (header, entry, next) => {
+        if (header.type !== 'file') {
+          entry.resume()
+          entry.on('end', next)
+          return
+        }
+        entry.pipe(out)
+        entry.on('end', next)
+      })
+      extract.on('finish', () => {
+        out.end()
+        cleanup()
+      })
+      extract.on('error', (error) => {
+        out.destroy(error)
+        cleanup()
+      })
+      archive.pipe(extract)
+      return out
+    } catch (error) {
+      cleanup()
+      throw error
+    }
+  }
+
+  async ensureSharedVolume(name: string): Promise<void> {
+    try {
+      const info = await this.docker.getVolume(name).inspect()
+      if (info.Labels?.[LABEL.managedBy] !== this.owner) throw new OwnershipError(`volume ${name}`, `it is not managed by this provisioner (${this.owner})`)
+    } catch (error) {
+      if (!isNotFound(error)) throw error
+      await this.docker.createVolume({ Name: name, Labels: { [LABEL.managedBy]: this.owner } })
+    }
+  }
+
   async exportVolumes(volumes: string[], instanceId: string): Promise<Readable> {
     for (const v of volumes) assertOwned(`volume ${v}`, (await this.docker.getVolume(v).inspect()).Labels, instanceId, this.owner)
     // A container that is created but never started is enough to read volumes
@@ -398,6 +541,36 @@ async function collect(docker: Docker, stream: NodeJS.ReadableStream): Promise<s
     stream.once('error', reject)
   })
   return Buffer.concat(chunks).toString('utf8')
+}
+
+/** Docker's multiplexed stream (8-byte header per frame): stdout passes on with backpressure; the tail of stderr is kept. */
+class Demux extends Transform {
+  #pending: Buffer = Buffer.alloc(0)
+  #stderr: Buffer[] = []
+  #stderrSize = 0
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
+    this.#pending = this.#pending.length ? Buffer.concat([this.#pending, chunk]) : chunk
+    while (this.#pending.length >= 8) {
+      const size = this.#pending.readUInt32BE(4)
+      if (this.#pending.length < 8 + size) break
+      const kind = this.#pending[0]
+      const payload = this.#pending.subarray(8, 8 + size)
+      if (kind === 2) {
+        this.#stderr.push(Buffer.from(payload))
+        this.#stderrSize += size
+        while (this.#stderrSize > 64 * 1024 && this.#stderr.length > 1) this.#stderrSize -= this.#stderr.shift()?.length ?? 0
+      } else {
+        this.push(Buffer.from(payload))
+      }
+      this.#pending = this.#pending.subarray(8 + size)
+    }
+    done()
+  }
+
+  stderr(): string {
+    return Buffer.concat(this.#stderr).toString('utf8').slice(-4000)
+  }
 }
 
 /** Docker's multiplexed log format: 8-byte header (stream, 0, 0, 0, size) per frame. */

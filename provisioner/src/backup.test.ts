@@ -219,12 +219,40 @@ describe('backing up and restoring an instance', { timeout: 240_000 }, () => {
          SELECT 'b-0000000000other0000', id, 'org-someone-else', recipe, recipe_version, 'manual', 'succeeded', $2, 'passed' FROM instances WHERE id = $1`,
         [second, goodBackup.id],
       )
-    } finally {
+    } catch (error) {
       await db.end()
+      throw error
     }
     const foreign = await api.call('POST', `/instances/${second}/restore`, { backupId: 'b-0000000000other0000' })
     expect(foreign).toMatchObject({ status: 404, body: { error: { code: 'not-found' } } })
     expect((await backups(second)).restores.every((r) => r.backupId !== 'b-0000000000other0000')).toBe(true)
+    await db.query('DELETE FROM backups WHERE id = $1', ['b-0000000000other0000'])
+    await db.end()
+  })
+
+  it('backs up on schedule every tool that is due, then keeps what the retention policy says and forgets the rest', async () => {
+    const main = provisioner.backups!
+    // Due after one second, and keep one a day: the newest is all that stays.
+    const scheduled = new Backups({ ...main.opts, scheduleHours: 1 / 3600, retention: { within: '0d', daily: 1, weekly: 0, monthly: 0 } })
+    const manual = await api.call('POST', `/instances/${second}/backups`, {})
+    await settledBackup(second, (manual.body as BackupView).id)
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect((await scheduled.due()).map((r) => r.id)).toEqual([second])
+    const keptBefore = (await main.opts.store.kept(second)).length
+    expect(keptBefore).toBeGreaterThan(1)
+
+    await scheduled.tick()
+    const list = (await backups(second)).backups
+    const newest = list[0]!
+    expect(newest).toMatchObject({ kind: 'scheduled', status: 'succeeded', verification: { status: 'passed' }, restorable: true })
+    const kept = list.filter((b) => b.forgottenAt === null && b.status === 'succeeded')
+    expect(kept.map((b) => b.id)).toEqual([newest.id])
+    // Forgotten backups stay listed (history), but are no longer offered.
+    expect(list.filter((b) => b.forgottenAt !== null).every((b) => !b.restorable)).toBe(true)
+    const refused = await api.call('POST', `/instances/${second}/restore`, { backupId: list.find((b) => b.forgottenAt !== null)!.id })
+    expect(refused).toMatchObject({ status: 409, body: { error: { code: 'not-restorable', message: expect.stringMatching(/no longer kept/) } } })
+    // With the daily schedule, nothing is due right after.
+    expect(await new Backups({ ...main.opts, scheduleHours: 24 }).due()).toEqual([])
   })
 
   it('a damaged backup fails its check; restoring it is refused before anything is touched', async () => {

@@ -21,7 +21,14 @@ import { z } from 'zod'
 //   GET    /backups/problems              failed backups, failed checks, instances without a recent backup → 200 BackupProblems
 //   GET    /healthz                       whether the control loop is turning (no token needed)
 //
-// Errors are `{ error: { code, message } }` with a 4xx/5xx status.
+// Errors are `{ error: { code, message } }` with a 4xx/5xx status. Backups:
+// 404 not-found (also a backup of another organisation or tool), 409 busy (a
+// backup or restore of the instance is under way), 409 not-running (only a
+// ready instance), 409 not-restorable (failed, forgotten or failed its check),
+// 503 backups-unavailable (BACKUP_PASSWORD not set; /backups/problems then
+// answers 200 with configured: false). Progress comes as events with the
+// steps "backup", "verify" and "restore" (no target).
+
 
 /** Instance ids are chosen by the portal; they name Docker objects, so DNS-safe. */
 export const instanceIdPattern = /^[a-z][a-z0-9-]{2,62}$/
@@ -170,7 +177,10 @@ export const BackupView = z.strictObject({
   volumes: z.array(z.string()),
   dumps: z.array(z.string()),
   verification: z.strictObject({ status: z.enum(verificationStatuses), message: z.string().nullable(), at: z.iso.datetime().nullable() }),
-  /** Succeeded, passed its check (or not checked yet) and still kept: it can be restored. */
+  /**
+   * Succeeded, still kept, and did not fail its check (passed, not checked
+   * yet, or skipped): it can be restored. A restore checks it again first.
+   */
   restorable: z.boolean(),
   /** Forgotten by the retention policy, or with its instance's data. */
   forgottenAt: z.iso.datetime().nullable(),
@@ -200,7 +210,8 @@ export const OrganizationBackups = z.strictObject({ backups: z.array(BackupView)
 
 export const RequestedBy = z.string().trim().min(1).max(200).optional()
 export const PostBackupBody = z.strictObject({ requestedBy: RequestedBy })
-export const PostRestoreBody = z.strictObject({ backupId: z.string().regex(/^b-[a-z0-9]{10,40}$/, 'must be a backup id'), requestedBy: RequestedBy })
+export const BackupId = z.string().regex(/^b-[a-z0-9]{10,40}$/, 'must be a backup id')
+export const PostRestoreBody = z.strictObject({ backupId: BackupId, requestedBy: RequestedBy })
 
 /** What an operator must look at: the health page's backup part. */
 export const BackupProblems = z.strictObject({

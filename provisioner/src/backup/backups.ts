@@ -231,6 +231,13 @@ export class Backups {
   private async verifyNow(backup: BackupRow): Promise<{ passed: boolean; message: string }> {
     const { store, controller, log } = this.opts
     const backupId = backup.id
+    const instance = await this.opts.instances.get(backup.instanceId)
+    if (!instance || instance.purgedAt) {
+      // Its data is gone for good, and its backups go with it (forgetPurged).
+      const text = 'Not checked: the tool was removed and its data deleted for good.'
+      await store.skipped(backupId, text)
+      return { passed: false, message: text }
+    }
     await controller.emit(backup.instanceId, 'verify', 'started', backupId)
     const scratch = `${backup.instanceId}-backup-check`
     try {
@@ -519,19 +526,21 @@ export class Backups {
     const r = opts.retention
     const output = await restic.must(
       `restic forget --json --tag ${shellQuote(`commons-instance=${instanceId}`)} --keep-within ${shellQuote(r.within)} --keep-daily ${r.daily} --keep-weekly ${r.weekly} --keep-monthly ${r.monthly} | grep '^\\['`,
-      { instanceId, purpose: 'backup-retention' },
+      // No instance label: the loop of the instance would take it for a leftover of its own.
+      { instanceId: '', purpose: 'backup-retention' },
     )
     const removed = new Set<string>()
     try {
-      const groups = JSON.parse(output.trim().split('\n').pop() ?? '[]') as { remove?: { id: string }[] | null }[]
-      for (const g of groups) for (const s of g.remove ?? []) removed.add(s.id)
+      const groups = JSON.parse(output.trim().split('\n').pop() ?? '[]') as { remove?: { id: string; short_id?: string }[] | null }[]
+      // `restic backup` (0.14) names a snapshot by its short id, forget by both.
+      for (const g of groups) for (const s of g.remove ?? []) removed.add(s.id).add(s.short_id ?? s.id.slice(0, 8))
     } catch (error) {
       throw new Error(`restic forget answered something that is not JSON: ${message(error)}`)
     }
     const kept = await store.kept(instanceId)
     const forgotten = kept.filter((b) => b.snapshotId && removed.has(b.snapshotId)).map((b) => b.id)
     await store.forgotten(forgotten)
-    if (removed.size > 0) await restic.must('restic prune >/dev/null', { instanceId, purpose: 'backup-prune' })
+    if (removed.size > 0) await restic.must('restic prune >/dev/null', { instanceId: '', purpose: 'backup-prune' })
     return forgotten.length
   }
 

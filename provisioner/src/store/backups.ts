@@ -81,6 +81,10 @@ export class BackupStore {
     await this.pool.query(`UPDATE backups SET verification = $2, verification_message = $3, verified_at = now() WHERE id = $1`, [id, passed ? 'passed' : 'failed', message])
   }
 
+  async skipped(id: string, message: string): Promise<void> {
+    await this.pool.query(`UPDATE backups SET verification = 'skipped', verification_message = $2, verified_at = now() WHERE id = $1`, [id, message])
+  }
+
   async forgotten(ids: string[]): Promise<void> {
     if (ids.length === 0) return
     await this.pool.query(`UPDATE backups SET forgotten_at = now() WHERE id = ANY($1) AND forgotten_at IS NULL`, [ids])

@@ -5,19 +5,29 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Docker from 'dockerode'
 import { ensureDockerEngine } from './docker-engine.ts'
-import { ensureLocalImages } from './images.ts'
+import { ensureLocalImages, images } from './images.ts'
 import { ensureProxy } from './proxy.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
-type ProvisionerSecrets = { apiToken: string; secretsKey: string }
+type ProvisionerSecrets = { apiToken: string; secretsKey: string; backupPassword: string }
 
-/** The API token and the sealing key, made once per data folder (sealed secrets must stay readable across restarts). */
+/**
+ * The API token, the sealing key and the backup password, made once per data
+ * folder (sealed secrets and backups must stay readable across restarts).
+ */
 function provisionerSecrets(file: string): ProvisionerSecrets {
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as ProvisionerSecrets
-  const secrets = { apiToken: randomBytes(32).toString('hex'), secretsKey: randomBytes(32).toString('base64') }
-  mkdirSync(path.dirname(file), { recursive: true })
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 })
+  const known = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<ProvisionerSecrets>) : {}
+  const secrets = {
+    apiToken: known.apiToken ?? randomBytes(32).toString('hex'),
+    secretsKey: known.secretsKey ?? randomBytes(32).toString('base64'),
+    // Folders made before backups existed get one now.
+    backupPassword: known.backupPassword ?? randomBytes(32).toString('base64'),
+  }
+  if (known.backupPassword === undefined) {
+    mkdirSync(path.dirname(file), { recursive: true })
+    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 })
+  }
   return secrets
 }
 
@@ -69,6 +79,10 @@ export async function startProvisionerStack(opts: {
       PROXY_CONTAINER: proxy.containerName,
       // Images are built locally (scripts/images.ts); nothing is pulled from a registry.
       PULL_IMAGES: 'false',
+      // Backups in a Docker volume of this data folder's own, with Debian's restic.
+      BACKUP_PASSWORD: secrets.backupPassword,
+      BACKUP_REPOSITORY: `volume:${opts.proxyName}-backups`,
+      BACKUP_IMAGE: images.restic,
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -124,6 +124,11 @@ function Header() {
                 <Link to="/operator/requests">{t('nav.requests')}</Link>
               </li>
             ) : null}
+            {user?.isOperator ? (
+              <li>
+                <Link to="/operator/health">{t('nav.health')}</Link>
+              </li>
+            ) : null}
           </ul>
         </nav>
         <div className="tools">

@@ -145,6 +145,11 @@ export default function Index() {
                 <Link to="/operator/requests">{t('dashboard.next.requests')}</Link>
               </li>
             ) : null}
+            {data.roles.operator ? (
+              <li>
+                <Link to="/operator/health">{t('dashboard.next.health')}</Link>
+              </li>
+            ) : null}
             {data.roles.agent ? (
               <li>
                 <Link to="/organisations">{t('dashboard.next.agent')}</Link>

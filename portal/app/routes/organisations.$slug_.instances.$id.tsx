@@ -4,10 +4,13 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { data } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useRevalidator } from '@remix-run/react'
 import { useEffect, useState } from 'react'
+import { BackupsSection, type RestoreResult } from '~/components/backups'
 import { FieldErrors, FormErrors } from '~/components/field'
 import { InstanceActions, PhaseBadge } from '~/components/tools'
 import { hasRole } from '~/utils/auth.server'
+import { backupsForPage, requestBackup, restoreBackup, type PageBackups } from '~/utils/backups.server'
 import { env } from '~/utils/env.server'
+import { formatDateTime } from '~/utils/format'
 import type { MessageKey } from '~/utils/i18n'
 import { getTranslator } from '~/utils/i18n.server'
 import { InstanceError, instanceOf, recordObservation, restartInstance, setDesiredState, toolName } from '~/utils/instances.server'
@@ -22,7 +25,7 @@ import {
   type LogsView,
 } from '~/utils/provisioner.server'
 import { stepLabel } from '~/utils/steps'
-import { instanceActionSchema, removeInstanceSchema } from '~/utils/tool-forms'
+import { backupNowSchema, instanceActionSchema, removeInstanceSchema, restoreBackupSchema } from '~/utils/tool-forms'
 import { useLanguage, useT } from '~/utils/use-t'
 import { useZodForm } from '~/utils/use-zod-form'
 import { ActionNotice } from '~/components/action-notice'
@@ -31,7 +34,7 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? 
 
 /**
  * One instance: its state, what went wrong, the live progress, and for its
- * organisation's admins the actions and the data export; helpdesk agents and
+ * organisation's admins the actions, the backups and the data export; helpdesk agents and
  * operators also see recent logs. The id must belong to the organisation in
  * the URL (404 otherwise).
  */
@@ -59,6 +62,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     } else throw error
   }
   const instance = await instanceOf(organization.id, found.id)
+  // Backups are the admins' business; of a removed instance there is nothing to do with them here.
+  const backups: PageBackups | null = isAdmin && instance.phase !== null && !instance.removedAt ? await backupsForPage(instance, client) : null
   return {
     organization: { slug: organization.slug, name: organization.name },
     instance: {
@@ -76,6 +81,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     reachable,
     events,
     logs,
+    backups,
     staff,
     isAdmin,
     isMember: Boolean(membership),
@@ -83,7 +89,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   }
 }
 
-type ActionResult = { notice?: string; error?: string; remove?: SubmissionResult<string[]> }
+type ActionResult = { notice?: string; error?: string; remove?: SubmissionResult<string[]>; restore?: RestoreResult }
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const { session, organization } = await requireOrgAdmin(request, params.slug)
@@ -92,8 +98,24 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const tool = toolName(instance.recipeId, lang)
   const actor = { userId: session.userId }
   const formData = await request.formData()
+  const intent = formData.get('intent')
   try {
-    if (formData.get('intent') === 'remove') {
+    if (intent === 'backup') {
+      const submission = parseWithZod(formData, { schema: backupNowSchema })
+      if (submission.status !== 'success') return data<ActionResult>({ error: t('error.400') }, { status: 400 })
+      await requestBackup(actor, organization, instance.id)
+      return data<ActionResult>({ notice: t('instance.backups.requested', { tool }) })
+    }
+    if (intent === 'restore') {
+      // Checked before anything reaches the provisioner: an unticked box or a forged id goes no further.
+      const submission = parseWithZod(formData, { schema: restoreBackupSchema })
+      if (submission.status !== 'success') {
+        return data<ActionResult>({ restore: { backupId: String(formData.get('backupId') ?? ''), reply: submission.reply() } }, { status: 400 })
+      }
+      const { backup } = await restoreBackup(actor, organization, instance.id, submission.value.backupId)
+      return data<ActionResult>({ notice: t('instance.backups.restore.started', { tool, date: formatDateTime(backup.startedAt, lang) }) })
+    }
+    if (intent === 'remove') {
       const submission = parseWithZod(formData, { schema: removeInstanceSchema })
       if (submission.status !== 'success') return data<ActionResult>({ remove: submission.reply() }, { status: 400 })
       const delivery = await setDesiredState(actor, organization, instance.id, 'REMOVED')
@@ -103,15 +125,15 @@ export async function action({ request, params }: ActionFunctionArgs) {
     }
     const submission = parseWithZod(formData, { schema: instanceActionSchema })
     if (submission.status !== 'success') return data<ActionResult>({ error: t('error.400') }, { status: 400 })
-    const { intent } = submission.value
-    if (intent === 'restart') {
+    if (submission.value.intent === 'restart') {
       await restartInstance(actor, organization, instance.id)
       return data<ActionResult>({ notice: t('instance.restarted', { tool }) })
     }
-    const delivery = await setDesiredState(actor, organization, instance.id, intent === 'suspend' ? 'SUSPENDED' : 'RUNNING')
+    const suspend = submission.value.intent === 'suspend'
+    const delivery = await setDesiredState(actor, organization, instance.id, suspend ? 'SUSPENDED' : 'RUNNING')
     if (delivery.outcome === 'unavailable') return data<ActionResult>({ notice: t('provisioner.savedForLater') })
     if (delivery.outcome === 'refused') return data<ActionResult>({ error: t('provisioner.refused', { code: delivery.code }) }, { status: 502 })
-    return data<ActionResult>({ notice: t(intent === 'suspend' ? 'instance.suspended' : 'instance.resumed', { tool }) })
+    return data<ActionResult>({ notice: t(suspend ? 'instance.suspended' : 'instance.resumed', { tool }) })
   } catch (error) {
     if (error instanceof InstanceError) return data<ActionResult>({ error: t(error.key, error.vars) }, { status: error.status })
     if (error instanceof ProvisionerUnavailable) return data<ActionResult>({ error: t('provisioner.unavailable') }, { status: 503 })
@@ -146,8 +168,11 @@ function Progress({ slug, id, initial, reachable }: { slug: string; id: string; 
       const event = JSON.parse((message as MessageEvent<string>).data) as InstanceEvent
       setLive('live')
       setEvents((list) => (list.some((e) => e.seq === event.seq) ? list : [...list, event]))
-      // The phase shown above changes with these: read it again.
-      if (event.status === 'failed' || event.step === 'ready' || event.step === 'suspended' || event.step === 'removed') revalidator.revalidate()
+      // The phase shown above, and the list of backups, change with these: read them again.
+      const kind = event.step.split(':')[0]
+      const settled = event.status === 'failed' || event.step === 'ready' || event.step === 'suspended' || event.step === 'removed'
+      const backupMoved = (kind === 'backup' || kind === 'verify' || kind === 'restore') && event.status !== 'retrying'
+      if (settled || backupMoved) revalidator.revalidate()
     })
     return () => source.close()
     // Reconnects are EventSource's own (with Last-Event-ID); the revalidator is a new object on every render.
@@ -220,7 +245,7 @@ function RemoveForm({ slug, id, tool, org, days, result }: { slug: string; id: s
 }
 
 export default function InstancePage() {
-  const { organization, instance, reachable, events, logs, staff, isAdmin, isMember, retentionDays } = useLoaderData<typeof loader>()
+  const { organization, instance, reachable, events, logs, backups, staff, isAdmin, isMember, retentionDays } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as ActionResult | undefined
   const t = useT()
   const lang = useLanguage()
@@ -250,6 +275,11 @@ export default function InstancePage() {
             <PhaseBadge phase={instance.phase} />
           </p>
           {instance.phase === null ? <p>{t('instance.waiting')}</p> : null}
+          {instance.phase === 'restoring' ? (
+            <p className="notice" role="status">
+              {t('instance.restoring', { tool: instance.tool })}
+            </p>
+          ) : null}
           <dl>
             <dt>{t('instance.address')}</dt>
             <dd>{instance.phase === 'ready' && instance.url ? <a href={instance.url}>{instance.url}</a> : t('instance.noAddress')}</dd>
@@ -280,6 +310,9 @@ export default function InstancePage() {
           </section>
         ) : null}
       </div>
+      {backups ? (
+        <BackupsSection slug={organization.slug} instanceId={instance.id} tool={instance.tool} phase={instance.phase} backups={backups} restore={result?.restore} />
+      ) : null}
       <Progress slug={organization.slug} id={instance.id} initial={events} reachable={reachable} />
       {staff && !logs && !reachable ? (
         <section className="panel" aria-labelledby="logs-title">

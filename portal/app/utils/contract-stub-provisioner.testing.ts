@@ -1,9 +1,15 @@
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
+  BackupProblems,
+  BackupView,
   InstanceId,
+  PostBackupBody,
+  PostRestoreBody,
   PutInstanceBody,
+  RestoreView,
   type InstanceEvent,
   type InstanceView,
   type Phase,
@@ -14,8 +20,10 @@ import { ProvisionerClient } from './provisioner.server'
  * A TEST DOUBLE, not the provisioner: a tiny real HTTP server that speaks the
  * provisioner's contract (provisioner/src/api/contract.ts) — bearer token,
  * request bodies checked with the contract's schemas, answers in its shapes —
- * and keeps instances in memory. It provisions nothing; tests move an
- * instance's phase by hand (setPhase). The portal's client, watcher and
+ * and keeps instances, backups and restores in memory. It provisions and
+ * backs up nothing; tests move an instance's phase by hand (setPhase) and a
+ * backup's or restore's state likewise (addBackup, updateBackup,
+ * finishRestore). The portal's client, watcher and
  * request rules are tested against it; the path through the real
  * provisioner is tested end to end elsewhere.
  */
@@ -25,6 +33,9 @@ export async function contractStubProvisioner(options: { token?: string } = {}) 
   const events = new Map<string, InstanceEvent[]>()
   const streams = new Map<string, Set<http.ServerResponse>>()
   const calls: string[] = []
+  const backups: BackupView[] = []
+  const restores: RestoreView[] = []
+  const backupSettings = { configured: true, repositoryError: null as string | null }
   let seq = 0
 
   const now = () => new Date().toISOString()
@@ -37,12 +48,110 @@ export async function contractStubProvisioner(options: { token?: string } = {}) 
     return event
   }
 
+  const newestFirst = <T extends { startedAt: string }>(list: T[]) => list.toReversed().sort((a, b) => b.startedAt.localeCompare(a.startedAt))
+  const newId = (prefix: 'b' | 'r') => `${prefix}-${randomBytes(10).toString('hex')}`
+
+  /** A backup as the provisioner would list it; `restorable` follows from the rest unless given. */
+  function backupView(instance: InstanceView, fields: Partial<BackupView>): BackupView {
+    const view: BackupView = {
+      id: newId('b'),
+      instanceId: instance.id,
+      organizationId: instance.organizationId,
+      recipe: instance.recipe,
+      recipeVersion: instance.recipeVersion,
+      kind: 'scheduled',
+      status: 'succeeded',
+      error: null,
+      sizeBytes: 12_400_000,
+      fileCount: 120,
+      volumes: ['data'],
+      dumps: [],
+      verification: { status: 'passed', message: null, at: now() },
+      restorable: false,
+      forgottenAt: null,
+      requestedBy: null,
+      startedAt: now(),
+      finishedAt: now(),
+      ...fields,
+    }
+    if (fields.restorable === undefined) {
+      view.restorable = view.status === 'succeeded' && view.forgottenAt === null && view.verification.status !== 'failed'
+    }
+    return BackupView.parse(view)
+  }
+
+  function addBackup(instanceId: string, fields: Partial<BackupView> = {}) {
+    const instance = instances.get(instanceId)
+    if (!instance) throw new Error(`stub: unknown instance ${instanceId}`)
+    const view = backupView(instance, fields)
+    backups.push(view)
+    return view
+  }
+
+  function updateBackup(id: string, fields: Partial<BackupView>) {
+    const index = backups.findIndex((b) => b.id === id)
+    if (index === -1) throw new Error(`stub: unknown backup ${id}`)
+    const { restorable: _, ...before } = backups[index]!
+    const instance = instances.get(before.instanceId)
+    if (!instance) throw new Error(`stub: unknown instance ${before.instanceId}`)
+    backups[index] = backupView(instance, { ...before, ...fields })
+    return backups[index]
+  }
+
+  /** A backup as it begins: kind and who asked, nothing known yet. */
+  const starting = (kind: BackupView['kind'], requestedBy: string | undefined): Partial<BackupView> => ({
+    kind,
+    status: 'running',
+    requestedBy: requestedBy ?? null,
+    sizeBytes: null,
+    fileCount: null,
+    finishedAt: null,
+    verification: { status: 'pending', message: null, at: null },
+  })
+
+  /** Something is already running for the instance: a backup, a restore, or the restore's phase. */
+  const busy = (instance: InstanceView) =>
+    instance.phase === 'restoring' ||
+    backups.some((b) => b.instanceId === instance.id && b.status === 'running') ||
+    restores.some((r) => r.instanceId === instance.id && r.status === 'running')
+
+  /** Why a backup or restore cannot start now, as the error's status, code and message; null when it can. */
+  function backupRefusal(instance: InstanceView): [number, string, string] | null {
+    if (busy(instance)) return [409, 'busy', 'a backup or restore is running']
+    if (instance.phase !== 'ready') return [409, 'not-running', 'the instance is not running']
+    return null
+  }
+
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://stub')
     calls.push(`${req.method} ${url.pathname}${url.search}`)
     if (url.pathname === '/healthz') return json(res, 200, { status: 'ok' })
     if (req.headers.authorization !== `Bearer ${token}`) return error(res, 401, 'unauthorized', 'missing or wrong token')
     const parts = url.pathname.split('/').filter(Boolean)
+    // As the provisioner: without a backup repository every backup endpoint but the problems says so.
+    const unconfigured = () => error(res, 503, 'backups-unavailable', 'no backup repository is configured')
+    if (req.method === 'GET' && url.pathname === '/backups') {
+      if (!backupSettings.configured) return unconfigured()
+      const org = url.searchParams.get('organization')
+      return json(res, 200, { backups: newestFirst(backups.filter((b) => b.organizationId === org)) })
+    }
+    if (req.method === 'GET' && url.pathname === '/backups/problems') {
+      if (!backupSettings.configured) {
+        return json(res, 200, BackupProblems.parse({ configured: false, repositoryError: null, failedBackups: [], failedVerifications: [], overdue: [] }))
+      }
+      const good = new Map<string, string>()
+      for (const b of backups) if (b.status === 'succeeded' && (good.get(b.instanceId) ?? '') < b.startedAt) good.set(b.instanceId, b.startedAt)
+      const problems: BackupProblems = {
+        configured: backupSettings.configured,
+        repositoryError: backupSettings.repositoryError,
+        failedBackups: newestFirst(backups.filter((b) => b.status === 'failed')),
+        failedVerifications: newestFirst(backups.filter((b) => b.verification.status === 'failed' && !b.forgottenAt)),
+        overdue: [...instances.values()]
+          .filter((i) => i.phase === 'ready' && !good.has(i.id))
+          .map((i) => ({ instanceId: i.id, organizationId: i.organizationId, recipe: i.recipe, lastBackupAt: null })),
+      }
+      return json(res, 200, BackupProblems.parse(problems))
+    }
     if (parts[0] !== 'instances') return error(res, 404, 'not-found', 'no such endpoint')
     if (parts.length === 1 && req.method === 'GET') {
       const org = url.searchParams.get('organization')
@@ -102,6 +211,53 @@ export async function contractStubProvisioner(options: { token?: string } = {}) 
       req.on('close', () => set.delete(res))
       return
     }
+    if (req.method === 'GET' && action === 'backups') {
+      if (!backupSettings.configured) return unconfigured()
+      return json(res, 200, {
+        backups: newestFirst(backups.filter((b) => b.instanceId === instance.id)),
+        restores: newestFirst(restores.filter((r) => r.instanceId === instance.id)),
+      })
+    }
+    if (req.method === 'POST' && action === 'backups') {
+      if (!backupSettings.configured) return unconfigured()
+      const body = PostBackupBody.safeParse(JSON.parse((await readBody(req)) || 'null'))
+      if (!body.success) return error(res, 400, 'invalid-body', body.error.issues.map((i) => i.message).join('; '))
+      const refusal = backupRefusal(instance)
+      if (refusal) return error(res, ...refusal)
+      const view = addBackup(instance.id, starting('manual', body.data.requestedBy))
+      addEvent(instance.id, 'backup', 'started')
+      return json(res, 202, view)
+    }
+    if (req.method === 'POST' && action === 'restore') {
+      if (!backupSettings.configured) return unconfigured()
+      const body = PostRestoreBody.safeParse(JSON.parse((await readBody(req)) || 'null'))
+      if (!body.success) return error(res, 400, 'invalid-body', body.error.issues.map((i) => i.message).join('; '))
+      const backup = backups.find((b) => b.id === body.data.backupId)
+      const from = backup ? instances.get(backup.instanceId) : undefined
+      const allowed =
+        backup?.instanceId === instance.id ||
+        (from !== undefined && from.desired === 'removed' && from.organizationId === instance.organizationId && from.recipe === instance.recipe)
+      if (!backup || !allowed) return error(res, 404, 'not-found', 'no such backup for this instance')
+      if (!backup.restorable) return error(res, 409, 'not-restorable', 'this backup cannot be restored')
+      const refusal = backupRefusal(instance)
+      if (refusal) return error(res, ...refusal)
+      const safety = addBackup(instance.id, starting('pre-restore', body.data.requestedBy))
+      const restore = RestoreView.parse({
+        id: newId('r'),
+        instanceId: instance.id,
+        backupId: backup.id,
+        safetyBackupId: safety.id,
+        status: 'running',
+        error: null,
+        requestedBy: body.data.requestedBy ?? null,
+        startedAt: now(),
+        finishedAt: null,
+      } satisfies RestoreView)
+      restores.push(restore)
+      instances.set(instance.id, { ...instance, phase: 'restoring', updatedAt: now() })
+      addEvent(instance.id, `restore:${backup.id}`, 'started')
+      return json(res, 202, restore)
+    }
     if (req.method === 'GET' && action === 'logs') {
       return json(res, 200, { containers: [{ service: 'web', container: `${instance.id}-web`, lines: ['listening on 8080', 'GET / 200'] }] })
     }
@@ -131,6 +287,30 @@ export async function contractStubProvisioner(options: { token?: string } = {}) 
       if (phase === 'failed' && failure) addEvent(id, failure.step, 'failed', failure.message)
     },
     addEvent,
+    backups,
+    restores,
+    /** Adds a backup of an instance (succeeded and checked, unless told otherwise). */
+    addBackup,
+    /** Moves a backup on (its check, a failure, forgetting it), checked against the contract. */
+    updateBackup,
+    /** Ends a restore as the provisioner would: the instance is ready again, whatever the outcome. */
+    finishRestore(id: string, status: Exclude<RestoreView['status'], 'running'>, error: string | null = null) {
+      const index = restores.findIndex((r) => r.id === id)
+      if (index === -1) throw new Error(`stub: unknown restore ${id}`)
+      const restore = RestoreView.parse({ ...restores[index]!, status, error, finishedAt: now() })
+      restores[index] = restore
+      // The backup of the state before was taken first, whatever came after.
+      const safety = backups.find((b) => b.id === restore.safetyBackupId)
+      if (safety?.status === 'running') updateBackup(safety.id, { status: 'succeeded', sizeBytes: 12_400_000, fileCount: 120, finishedAt: now() })
+      const instance = instances.get(restore.instanceId)
+      if (instance) instances.set(instance.id, { ...instance, phase: 'ready', updatedAt: now() })
+      addEvent(restore.instanceId, `restore:${restore.backupId}`, status === 'succeeded' ? 'succeeded' : 'failed', error ?? '')
+      return restore
+    },
+    /** Whether a backup repository is set up, and whether it works (for backups-unavailable and the health page). */
+    setBackups(settings: { configured?: boolean; repositoryError?: string | null }) {
+      Object.assign(backupSettings, settings)
+    },
     /** Forgets an instance, as a provisioner that lost or never had it. */
     forget(id: string) {
       instances.delete(id)

@@ -254,7 +254,8 @@ export async function instanceOf(organizationId: string, instanceId: string | un
 
 export type Actor = { userId: string }
 
-async function requireAdminOf(tx: Tx, actor: Actor, organization: Organization) {
+/** Checked again inside the change itself: a role taken away a moment ago counts. */
+export async function requireAdminOf(tx: Tx, actor: Actor, organization: Organization) {
   const membership = await tx.membership.findUnique({
     where: { userId_organizationId: { userId: actor.userId, organizationId: organization.id } },
   })

@@ -100,3 +100,93 @@ describe('ProvisionerClient', () => {
     expect(seen.map((e) => `${e.step} ${e.status}`)).toEqual(['network succeeded', 'container:web started'])
   })
 })
+
+describe('ProvisionerClient and backups', () => {
+  const coop = { id: 'org-backups', slug: 'backup-coop', name: 'Backup Coop' }
+  const passed = { status: 'passed' as const, message: null, at: '2025-03-01T04:00:00.000Z' }
+
+  async function readyInstance(id: string, organization = coop) {
+    await stub.client().putInstance(id, { organization, recipe: 'nextcloud', adminEmail: 'a@example.org' })
+    stub.setPhase(id, 'ready')
+  }
+
+  it('backs up, lists newest first, restores, and lists the organisation’s backups', async () => {
+    const client = stub.client()
+    await readyInstance('nextcloud-backup-coop')
+    const old = stub.addBackup('nextcloud-backup-coop', { startedAt: '2025-03-01T03:00:00.000Z', verification: passed })
+    const started = await client.backUp('nextcloud-backup-coop', 'portal-user:u1')
+    expect(started).toMatchObject({ instanceId: 'nextcloud-backup-coop', kind: 'manual', status: 'running', requestedBy: 'portal-user:u1', restorable: false })
+    expect(started.id).toMatch(/^b-[a-z0-9]{10,40}$/)
+    expect(stub.calls.at(-1)).toBe('POST /instances/nextcloud-backup-coop/backups')
+    stub.updateBackup(started.id, { status: 'succeeded', sizeBytes: 12_400_000, finishedAt: new Date().toISOString(), verification: passed })
+
+    const list = await client.backups('nextcloud-backup-coop')
+    expect(list.backups.map((b) => b.id)).toEqual([started.id, old.id])
+    expect(list.backups[0]).toMatchObject({ restorable: true, sizeBytes: 12_400_000 })
+    expect(list.restores).toEqual([])
+
+    const restore = await client.restore('nextcloud-backup-coop', old.id, 'portal-user:u1')
+    expect(restore).toMatchObject({ instanceId: 'nextcloud-backup-coop', backupId: old.id, status: 'running', requestedBy: 'portal-user:u1' })
+    expect(restore.safetyBackupId).toMatch(/^b-/)
+    expect((await client.getInstance('nextcloud-backup-coop'))?.phase).toBe('restoring')
+    await expect(client.backUp('nextcloud-backup-coop')).rejects.toMatchObject({ status: 409, code: 'busy' })
+    stub.finishRestore(restore.id, 'rolled-back', 'the database did not start from the backup')
+    expect((await client.backups('nextcloud-backup-coop')).restores[0]).toMatchObject({ status: 'rolled-back', error: 'the database did not start from the backup' })
+    expect((await client.getInstance('nextcloud-backup-coop'))?.phase).toBe('ready')
+
+    const kinds = (await client.organizationBackups(coop.id)).map((b) => b.kind)
+    expect(kinds).toEqual(expect.arrayContaining(['manual', 'scheduled', 'pre-restore']))
+    expect(await client.organizationBackups('nobody')).toEqual([])
+  })
+
+  it('carries the backup refusals as ProvisionerRefused with their codes, the 503 of backups-unavailable too', async () => {
+    const client = stub.client()
+    await client.putInstance('loomio-backup-coop', { organization: coop, recipe: 'loomio', adminEmail: 'a@example.org' })
+    await expect(client.backUp('loomio-backup-coop')).rejects.toMatchObject({ name: 'ProvisionerRefused', status: 409, code: 'not-running' })
+    stub.setPhase('loomio-backup-coop', 'ready')
+    const broken = stub.addBackup('loomio-backup-coop', { verification: { status: 'failed', message: 'config.php differs', at: new Date().toISOString() } })
+    expect(broken.restorable).toBe(false)
+    await expect(client.restore('loomio-backup-coop', broken.id)).rejects.toMatchObject({ status: 409, code: 'not-restorable' })
+    await readyInstance('loomio-elsewhere', { id: 'org-elsewhere', slug: 'elsewhere', name: 'Elsewhere' })
+    const theirs = stub.addBackup('loomio-elsewhere')
+    await expect(client.restore('loomio-backup-coop', theirs.id)).rejects.toMatchObject({ status: 404, code: 'not-found' })
+
+    stub.setBackups({ configured: false })
+    try {
+      const refused = client.backUp('loomio-backup-coop')
+      await expect(refused).rejects.toBeInstanceOf(ProvisionerRefused)
+      await expect(refused).rejects.toMatchObject({ status: 503, code: 'backups-unavailable' })
+    } finally {
+      stub.setBackups({ configured: true })
+    }
+    // Without the contract's error body a 503 is still a proxy saying the provisioner is down.
+    const gateway = await answering(503, '<html>Service Unavailable</html>')
+    await expect(gateway.client.backups('loomio-backup-coop')).rejects.toBeInstanceOf(ProvisionerUnavailable)
+    await gateway.close()
+  })
+
+  it('checks a backup id against the contract before sending it', async () => {
+    const calls = stub.calls.length
+    await expect(stub.client().restore('loomio-backup-coop', '../../etc')).rejects.toThrow()
+    expect(stub.calls.length).toBe(calls)
+  })
+
+  it('reads the backup problems for the operators', async () => {
+    const client = stub.client()
+    await readyInstance('jitsi-backup-coop')
+    const failed = stub.addBackup('jitsi-backup-coop', { status: 'failed', error: 'The disk of the backup repository is full.', verification: { status: 'skipped', message: null, at: null } })
+    stub.setBackups({ repositoryError: 'The backup repository cannot be written.' })
+    try {
+      const problems = await client.backupProblems()
+      expect(problems).toMatchObject({ configured: true, repositoryError: 'The backup repository cannot be written.' })
+      expect(problems.failedBackups.map((b) => b.id)).toContain(failed.id)
+      expect(problems.failedVerifications.every((b) => b.verification.status === 'failed')).toBe(true)
+      expect(problems.overdue).toContainEqual({ instanceId: 'jitsi-backup-coop', organizationId: coop.id, recipe: 'nextcloud', lastBackupAt: null })
+    } finally {
+      stub.setBackups({ repositoryError: null })
+    }
+    const shaped = await answering(200, JSON.stringify({ configured: true }))
+    await expect(shaped.client.backupProblems()).rejects.toBeInstanceOf(ProvisionerProtocolError)
+    await shaped.close()
+  })
+})

@@ -1,18 +1,26 @@
 import {
   ApiError,
+  BackupList,
+  BackupProblems,
+  BackupView,
   EventList,
   InstanceEvent,
   InstanceId,
   InstanceList,
   InstanceView,
   LogsView,
+  OrganizationBackups,
+  PostBackupBody,
+  PostRestoreBody,
   PutInstanceBody,
+  RestoreView,
 } from '@commons/provisioner/contract'
 import type { z } from 'zod'
 import { env } from './env.server'
 import { readSse } from './sse.server'
 
-export type { InstanceEvent, InstanceView } from '@commons/provisioner/contract'
+export type { BackupProblems, BackupView, InstanceEvent, InstanceView, RestoreView } from '@commons/provisioner/contract'
+export type BackupList = z.infer<typeof BackupList>
 export type LogsView = z.infer<typeof LogsView>
 
 /** The provisioner could not be reached (refused, timed out, or a proxy in between said 502-504). */
@@ -102,6 +110,33 @@ export class ProvisionerClient {
     return this.json('GET', `/instances/${encodeURIComponent(id)}/logs?tail=${tail}`, LogsView)
   }
 
+  /** The instance's backups and restores, newest first. */
+  backups(id: string) {
+    return this.json('GET', `/instances/${encodeURIComponent(id)}/backups`, BackupList)
+  }
+
+  /** Starts a backup now; the answer is the backup as it begins (status running). */
+  async backUp(id: string, requestedBy?: string) {
+    // Async, so a body the contract refuses (checked here, as for putInstance) rejects like a refusal would.
+    return this.json('POST', `/instances/${encodeURIComponent(id)}/backups`, BackupView, PostBackupBody.parse({ requestedBy }))
+  }
+
+  /** Starts putting a backup back (the provisioner backs up the current state first). */
+  async restore(id: string, backupId: string, requestedBy?: string) {
+    return this.json('POST', `/instances/${encodeURIComponent(id)}/restore`, RestoreView, PostRestoreBody.parse({ backupId, requestedBy }))
+  }
+
+  /** The organisation's backups, also those of its removed instances. */
+  async organizationBackups(organizationId: string) {
+    const list = await this.json('GET', `/backups?organization=${encodeURIComponent(organizationId)}`, OrganizationBackups)
+    return list.backups
+  }
+
+  /** What an operator must look at: failed backups and checks, overdue instances. */
+  backupProblems() {
+    return this.json('GET', '/backups/problems', BackupProblems)
+  }
+
   /**
    * The live event stream, each event checked against the contract. Ends when
    * the provisioner closes the stream or `signal` aborts.
@@ -177,11 +212,12 @@ export class ProvisionerClient {
 
   private async throwUnlessOk(method: string, path: string, response: Response, text: string) {
     if (response.ok) return
-    // A proxy between us and the provisioner answers these when the provisioner is down.
-    if (response.status === 502 || response.status === 503 || response.status === 504) {
+    const error = ApiError.safeParse(parseJson(text))
+    // A proxy between us and the provisioner answers these when the provisioner is down. The
+    // provisioner itself says 503 with a contract error too (backups-unavailable): that is a refusal.
+    if (!error.success && (response.status === 502 || response.status === 503 || response.status === 504)) {
       throw new ProvisionerUnavailable(new Error(`HTTP ${response.status}`))
     }
-    const error = ApiError.safeParse(parseJson(text))
     if (!error.success) throw new ProvisionerProtocolError(`${method} ${path}: HTTP ${response.status} without an error body (${text.slice(0, 200)})`)
     throw new ProvisionerRefused(response.status, error.data.error.code, error.data.error.message)
   }

@@ -1,5 +1,6 @@
+import { PostRestoreBody } from '@commons/provisioner/contract'
 import { describe, expect, it } from 'vitest'
-import { demandSchema, quotaSchema, rejectSchema, removeInstanceSchema, toolRequestSchema } from './tool-forms'
+import { demandSchema, quotaSchema, rejectSchema, removeInstanceSchema, restoreBackupSchema, toolRequestSchema } from './tool-forms'
 
 const messages = (result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }) =>
   Object.fromEntries((result.error?.issues ?? []).map((i) => [String(i.path[0]), i.message]))
@@ -27,5 +28,15 @@ describe('the forms of the catalog and requests', () => {
     expect(demandSchema.parse({ intent: 'demand', recipeId: 'jitsi', want: 'false' }).want).toBe(false)
     expect(toolRequestSchema.safeParse({ intent: 'request', organization: 'Not A Slug' }).success).toBe(false)
     expect(toolRequestSchema.safeParse({ intent: 'approve', organization: 'groene-bakkerij' }).success).toBe(false)
+  })
+
+  it('need a restore confirmed, of a backup id the contract accepts', () => {
+    const id = 'b-0123456789abcdef0123'
+    expect(messages(restoreBackupSchema.safeParse({ intent: 'restore', backupId: id }))).toEqual({ confirm: 'instance.backups.restore.mustConfirm' })
+    expect(restoreBackupSchema.safeParse({ intent: 'restore', backupId: id, confirm: true }).success).toBe(true)
+    for (const backupId of [id, 'b-short', '../b-0123456789', 'B-0123456789ABCDEF', `b-${'a'.repeat(41)}`]) {
+      const ours = restoreBackupSchema.safeParse({ intent: 'restore', backupId, confirm: true }).success
+      expect(ours, backupId).toBe(PostRestoreBody.safeParse({ backupId }).success)
+    }
   })
 })

@@ -47,3 +47,12 @@ export const removeInstanceSchema = z.object({
   intent: z.literal('remove'),
   confirm: z.literal(true, { error: 'instance.remove.mustConfirm' }),
 })
+
+export const backupNowSchema = z.object({ intent: z.literal('backup') })
+
+/** The contract's backup ids (`b-` and letters or digits); anything else is not worth asking about. */
+export const restoreBackupSchema = z.object({
+  intent: z.literal('restore'),
+  backupId: z.string({ error: 'error.400' }).regex(/^b-[a-z0-9]{10,40}$/, 'error.400'),
+  confirm: z.literal(true, { error: 'instance.backups.restore.mustConfirm' }),
+})

@@ -22,6 +22,8 @@ const envSchema = z.object({
   /** Schema of the provisioner's tables (tests use one per run). */
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a lowercase SQL identifier').default('provisioner'),
   PROVISIONER_API_TOKEN: z.string().min(32, 'must be at least 32 characters (openssl rand -hex 32)'),
+  /** A second token that opens GET /metrics and nothing else, for Prometheus; the API token opens it too. */
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters (openssl rand -hex 32)').optional(),
   SECRETS_KEY: z
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes in base64 (openssl rand -base64 32)'),
@@ -80,6 +82,8 @@ const envSchema = z.object({
   /** Credentials for S3-compatible backup storage (handed to restic only). */
   BACKUP_S3_ACCESS_KEY_ID: z.string().optional(),
   BACKUP_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** The longest an upgrade (and the way back from a failed one) may take to become ready. */
+  UPGRADE_READY_TIMEOUT_MS: int(1000).default(20 * 60_000),
   /** Mail settings handed to the tools (Loomio and Discourse need SMTP). */
   SMTP_HOST: z.string().default('localhost'),
   SMTP_PORT: port.default(25),

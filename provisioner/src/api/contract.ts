@@ -19,6 +19,10 @@ import { z } from 'zod'
 //                                         (a backup of this instance, or of a removed one of the same tool and organisation)
 //   GET    /backups?organization=<id>     the organisation's backups, also of removed instances → 200 { backups: BackupView[] }
 //   GET    /backups/problems              failed backups, failed checks, instances without a recent backup → 200 BackupProblems
+//   GET    /upgrades                      instances whose recipe has a newer version, and recent upgrades → 200 UpgradeOverview
+//   POST   /upgrades                      upgrade these instances { instances: [id…], requestedBy? }, one after another
+//                                         → 202 { queued: UpgradeView[], refused: UpgradeRefusal[] }
+//   GET    /instances/:id/upgrades        the instance's upgrades, newest first   → 200 { upgrades: UpgradeView[] }
 //   GET    /healthz                       whether the control loop is turning (no token needed)
 //
 // Errors are `{ error: { code, message } }` with a 4xx/5xx status. Backups:
@@ -27,7 +31,10 @@ import { z } from 'zod'
 // ready instance), 409 not-restorable (failed, forgotten or failed its check),
 // 503 backups-unavailable (BACKUP_PASSWORD not set; /backups/problems then
 // answers 200 with configured: false). Progress comes as events with the
-// steps "backup", "verify" and "restore" (no target).
+// steps "backup", "verify" and "restore" (no target). Upgrades: progress as
+// events with the step "upgrade" (started: "from → to", succeeded, retrying
+// while rolling back, failed); refusals per instance with the codes
+// not-found, not-running, up-to-date, busy, backups-unavailable.
 
 
 /** Instance ids are chosen by the portal; they name Docker objects, so DNS-safe. */
@@ -57,11 +64,12 @@ export type PutInstanceBody = z.infer<typeof PutInstanceBody>
 /**
  * What the instance is doing, in one word for the UI:
  * provisioning (working towards running), ready, failed (retry budget spent),
- * restoring (a backup is being put back), suspended, removing, removed
+ * restoring (a backup is being put back), upgrading (moving to another
+ * recipe version, or back after a failed upgrade), suspended, removing, removed
  * (containers gone, volumes kept until `purgeAt`),
  * purged (the kept volumes are gone too; only the history remains).
  */
-export const phases = ['provisioning', 'ready', 'restoring', 'failed', 'suspending', 'suspended', 'removing', 'removed', 'purged'] as const
+export const phases = ['provisioning', 'ready', 'restoring', 'upgrading', 'failed', 'suspending', 'suspended', 'removing', 'removed', 'purged'] as const
 export type Phase = (typeof phases)[number]
 
 export const InstanceView = z.strictObject({
@@ -112,6 +120,7 @@ export const stepKinds = [
   'backup',
   'verify',
   'restore',
+  'upgrade',
 ] as const
 export type StepKind = (typeof stepKinds)[number]
 
@@ -150,7 +159,9 @@ export const errorCodes = [
   'not-running',
   'backups-unavailable',
   'not-restorable',
+  'up-to-date',
 ] as const
+export type ErrorCode = (typeof errorCodes)[number]
 
 export const backupKinds = ['scheduled', 'manual', 'pre-restore', 'pre-upgrade'] as const
 export type BackupKind = (typeof backupKinds)[number]
@@ -225,3 +236,49 @@ export const BackupProblems = z.strictObject({
   overdue: z.array(z.strictObject({ instanceId: InstanceId, organizationId: z.string(), recipe: z.string(), lastBackupAt: z.iso.datetime().nullable() })),
 })
 export type BackupProblems = z.infer<typeof BackupProblems>
+
+export const upgradeStatuses = ['queued', 'backing-up', 'upgrading', 'rolling-back', 'succeeded', 'rolled-back', 'failed'] as const
+export type UpgradeStatus = (typeof upgradeStatuses)[number]
+
+/**
+ * One upgrade of one instance to its recipe's version in the catalog: a
+ * checked backup first, then the new version (new images, config, hooks)
+ * until healthy; if it does not become healthy, the old version and the data
+ * of that backup are put back (rolled-back). failed: even that did not work;
+ * the instance is failed and the backup is kept.
+ */
+export const UpgradeView = z.strictObject({
+  id: z.string(),
+  instanceId: InstanceId,
+  organizationId: z.string(),
+  recipe: z.string(),
+  fromVersion: z.string(),
+  toVersion: z.string(),
+  status: z.enum(upgradeStatuses),
+  /** The backup taken first. */
+  backupId: z.string().nullable(),
+  /** In plain words, when rolled back or failed. */
+  error: z.string().nullable(),
+  requestedBy: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  startedAt: z.iso.datetime().nullable(),
+  finishedAt: z.iso.datetime().nullable(),
+})
+export type UpgradeView = z.infer<typeof UpgradeView>
+
+export const AvailableUpgrade = z.strictObject({
+  instanceId: InstanceId,
+  organizationId: z.string(),
+  recipe: z.string(),
+  fromVersion: z.string(),
+  toVersion: z.string(),
+  /** Ready now; otherwise it is listed but an upgrade is refused (not-running). */
+  ready: z.boolean(),
+})
+export type AvailableUpgrade = z.infer<typeof AvailableUpgrade>
+
+export const UpgradeOverview = z.strictObject({ available: z.array(AvailableUpgrade), upgrades: z.array(UpgradeView) })
+export const InstanceUpgrades = z.strictObject({ upgrades: z.array(UpgradeView) })
+export const PostUpgradesBody = z.strictObject({ instances: z.array(InstanceId).min(1, 'name at least one instance').max(500), requestedBy: RequestedBy })
+export const UpgradeRefusal = z.strictObject({ instanceId: z.string(), code: z.enum(errorCodes), message: z.string() })
+export const UpgradesStarted = z.strictObject({ queued: z.array(UpgradeView), refused: z.array(UpgradeRefusal) })

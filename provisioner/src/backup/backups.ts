@@ -103,8 +103,12 @@ export class Backups {
     }
   }
 
-  private recipeOf(row: Pick<InstanceRow, 'recipe'>): HostableRecipe {
-    const recipe = this.opts.catalog.get(row.recipe)?.recipe
+  /** The recipe version the instance runs (which need not be the catalog's). */
+  private async recipeOf(row: InstanceRow): Promise<HostableRecipe> {
+    const recipe = await this.opts.controller.entryFor(row).then(
+      (e) => e.recipe,
+      () => undefined,
+    )
     if (!recipe?.hostable) throw new BackupRefused('not-restorable', `The tool "${row.recipe}" is no longer in the catalog.`)
     return recipe
   }
@@ -120,7 +124,7 @@ export class Backups {
     if (!row) throw new BackupRefused('not-found', 'no such instance')
     this.assertBackupable(row)
     if (await this.opts.store.underWay(instanceId)) throw new BackupRefused('busy', 'A backup or a restore of this tool is under way. Try again when it is done.')
-    const recipe = this.recipeOf(row)
+    const recipe = await this.recipeOf(row)
     const backup = await this.opts.store.start({
       instanceId,
       organizationId: row.organizationId,
@@ -154,7 +158,7 @@ export class Backups {
   private async runBackup(backup: BackupRow, ctx: StepContext): Promise<boolean> {
     const { controller, store, driver, restic, log } = this.opts
     const id = backup.instanceId
-    const recipe = this.recipeOf(ctx.row)
+    const recipe = await this.recipeOf(ctx.row)
     const staging = `${id}-backup-staging`
     await controller.emit(id, 'backup', 'started', `${backup.kind} backup ${backup.id}`)
     try {
@@ -298,7 +302,9 @@ export class Backups {
 
   /** Each dump with a `verify` command: run in a one-off container of its service's image, the restored dump's path appended. */
   private async checkDumps(backup: BackupRow, scratch: string, workingFor: string): Promise<string[]> {
-    const recipe = this.opts.catalog.get(backup.recipe)?.recipe
+    // The recipe of the version the backup was made with.
+    const kept = await this.opts.controller.opts.recipes.get(backup.instanceId, backup.recipeVersion)
+    const recipe = (kept ?? this.opts.catalog.get(backup.recipe))?.recipe
     if (!recipe?.hostable) return []
     const ctx = await this.opts.controller.stepContext(backup.instanceId).catch(() => undefined)
     const problems: string[] = []
@@ -353,7 +359,7 @@ export class Backups {
     }
     if (target.desired !== 'running' || target.phase !== 'ready') throw new BackupRefused('not-running', 'Only a tool that is running and ready can be restored. Wait until it is ready.')
     if (await store.underWay(instanceId)) throw new BackupRefused('busy', 'A backup or a restore of this tool is under way. Try again when it is done.')
-    const recipe = this.recipeOf(target)
+    const recipe = await this.recipeOf(target)
     const missing = backup.volumes.filter((v) => !recipe.volumes.some((x) => x.name === v))
     if (missing.length > 0) throw new BackupRefused('not-restorable', `This backup holds data (${missing.join(', ')}) that this version of the tool has no place for.`)
     const restore = await store.startRestore({ instanceId, backupId, requestedBy })
@@ -372,28 +378,32 @@ export class Backups {
     return restore
   }
 
-  private async runRestore(restore: RestoreRow, backup: BackupRow): Promise<void> {
+  private async runRestore(restore: RestoreRow, backup: BackupRow, opts: { safety: boolean } = { safety: true }): Promise<void> {
     const { controller, store, instances, log } = this.opts
     const id = restore.instanceId
     await controller.emit(id, 'restore', 'started', `restoring ${backup.id} from ${backup.startedAt.toISOString()}`)
-    // 1. The way back: the state as it is now.
     const ctx = await controller.stepContext(id)
-    const safety = await store.start({
-      instanceId: id,
-      organizationId: ctx.row.organizationId,
-      recipe: ctx.row.recipe,
-      recipeVersion: ctx.row.recipeVersion,
-      kind: 'pre-restore',
-      volumes: this.recipeOf(ctx.row).backup.volumes,
-      dumps: this.recipeOf(ctx.row).backup.dumps.map((d) => d.name),
-      requestedBy: restore.requestedBy ?? undefined,
-    })
-    await store.setSafetyBackup(restore.id, safety.id)
-    if (!(await this.runBackup(safety, ctx))) {
-      const plain = 'The current state could not be backed up first, so nothing was restored. The tool is unchanged.'
-      await store.finishRestore(restore.id, 'failed', { plain, detail: (await store.get(safety.id))?.errorDetail ?? '' })
-      await controller.emit(id, 'restore', 'failed', plain)
-      return
+    // 1. The way back: the state as it is now (not when going back from a failed upgrade: that state is what failed).
+    let safety: BackupRow | undefined
+    if (opts.safety) {
+      const recipe = await this.recipeOf(ctx.row)
+      safety = await store.start({
+        instanceId: id,
+        organizationId: ctx.row.organizationId,
+        recipe: ctx.row.recipe,
+        recipeVersion: ctx.row.recipeVersion,
+        kind: 'pre-restore',
+        volumes: recipe.backup.volumes,
+        dumps: recipe.backup.dumps.map((d) => d.name),
+        requestedBy: restore.requestedBy ?? undefined,
+      })
+      await store.setSafetyBackup(restore.id, safety.id)
+      if (!(await this.runBackup(safety, ctx))) {
+        const plain = 'The current state could not be backed up first, so nothing was restored. The tool is unchanged.'
+        await store.finishRestore(restore.id, 'failed', { plain, detail: (await store.get(safety.id))?.errorDetail ?? '' })
+        await controller.emit(id, 'restore', 'failed', plain)
+        return
+      }
     }
     // 2. Fetch and check the backup while the tool still runs.
     const scratch = `${id}-restore`
@@ -411,6 +421,12 @@ export class Backups {
       try {
         await this.putBack(ctx, backup, scratch)
       } catch (error) {
+        if (!safety) {
+          const plain = 'The backup could not be put back.'
+          await store.finishRestore(restore.id, 'failed', { plain, detail: message(error).slice(0, 4000) })
+          await controller.emit(id, 'restore', 'failed', `${plain} (${message(error).slice(0, 300)})`)
+          return
+        }
         log.error('restore failed; putting the state before back', { restore: restore.id, err: message(error) })
         await controller.emit(id, 'restore', 'retrying', `putting the state before back: ${message(error).slice(0, 300)}`)
         const detail = message(error).slice(0, 4000)
@@ -436,7 +452,7 @@ export class Backups {
       await controller.emit(id, 'restore', 'succeeded', `restored ${backup.id}`)
     } finally {
       // The way back is checked like any backup, once this slot is free.
-      void this.track(Promise.resolve().then(() => this.verifyInBackground(safety.id))).catch(() => undefined)
+      if (safety) void this.track(Promise.resolve().then(() => this.verifyInBackground(safety.id))).catch(() => undefined)
       await this.opts.driver.removeVolume(scratch, id).catch(() => undefined)
       // The loop starts what is still stopped, puts the route back and marks it ready.
       void controller.enqueue(id).catch(() => undefined)
@@ -447,7 +463,7 @@ export class Backups {
   private async putBack(ctx: StepContext, backup: BackupRow, scratch: string): Promise<void> {
     const { controller, driver, restic } = this.opts
     const id = ctx.row.id
-    const recipe = this.recipeOf(ctx.row)
+    const recipe = await this.recipeOf(ctx.row)
     for (const route of ctx.spec.routes) await controller.runStep(ctx, { kind: 'remove-route', route: route.id })
     for (const c of [...ctx.spec.containers].reverse()) await controller.runStep(ctx, { kind: 'stop', service: c.service })
     const mounts: HelperMount[] = [{ volume: scratch, path: '/scratch', readOnly: true }]
@@ -475,6 +491,50 @@ export class Backups {
       if (result.exitCode !== 0) throw new StepError('A restore command of the tool failed.', `${step.command.join(' ')}: exit ${result.exitCode}: ${result.output.slice(-500)}`)
       await controller.emit(id, 'restore', 'succeeded', `${step.service}: ${step.command[0] ?? ''} done`)
     }
+  }
+
+  // --- For upgrades ---------------------------------------------------------
+
+  /**
+   * A backup made and checked now, waited for (an upgrade goes on only with a
+   * backup it can go back to). Returns the row and what is wrong with it, if anything.
+   */
+  async backupAndCheck(instanceId: string, kind: BackupKind, requestedBy?: string): Promise<{ backup: BackupRow; problems: string[] }> {
+    const row = await this.opts.instances.get(instanceId)
+    if (!row) throw new BackupRefused('not-found', 'no such instance')
+    this.assertBackupable(row)
+    const recipe = await this.recipeOf(row)
+    const backup = await this.opts.store.start({
+      instanceId,
+      organizationId: row.organizationId,
+      recipe: row.recipe,
+      recipeVersion: row.recipeVersion,
+      kind,
+      volumes: recipe.backup.volumes,
+      dumps: recipe.backup.dumps.map((d) => d.name),
+      requestedBy,
+    })
+    return this.track(
+      this.opts.controller.exclusive(instanceId, async () => {
+        if (!(await this.runBackup(backup, await this.opts.controller.stepContext(instanceId)))) {
+          const failed = (await this.opts.store.get(backup.id)) ?? backup
+          return { backup: failed, problems: [failed.error ?? 'The backup could not be made.'] }
+        }
+        const made = (await this.opts.store.get(backup.id)) ?? backup
+        const verdict = await this.verifyNow(made)
+        return { backup: (await this.opts.store.get(backup.id)) ?? made, problems: verdict.passed ? [] : [verdict.message] }
+      }),
+    )
+  }
+
+  /** Puts a backup back without a backup of the state before (going back from a failed upgrade); waited for. */
+  async restoreAndWait(instanceId: string, backupId: string, requestedBy?: string): Promise<RestoreRow> {
+    const { store } = this.opts
+    const backup = await store.get(backupId)
+    if (!backup || backup.instanceId !== instanceId) throw new BackupRefused('not-found', 'no such backup')
+    const restore = await store.startRestore({ instanceId, backupId, requestedBy })
+    await this.track(this.opts.controller.exclusive(instanceId, () => this.runRestore(restore, backup, { safety: false })))
+    return (await store.getRestore(restore.id)) ?? restore
   }
 
   // --- Schedule and retention ----------------------------------------------

@@ -137,6 +137,34 @@ export class InstanceStore {
     return row
   }
 
+  /**
+   * Moves the instance to another recipe version. With `upgrading` (an
+   * upgrade, or the way back from one) it starts a new generation in phase
+   * upgrading: the loop works towards that version with a fresh retry budget.
+   */
+  async setRecipeVersion(id: string, version: string, opts: { upgrading: boolean }): Promise<void> {
+    if (opts.upgrading) {
+      await this.pool.query(
+        `UPDATE instances SET recipe_version = $2, generation = generation + 1, phase = 'upgrading', attempts = 0, next_attempt_at = NULL,
+           failure_step = NULL, failure_message = NULL, updated_at = now() WHERE id = $1`,
+        [id, version],
+      )
+    } else {
+      await this.pool.query('UPDATE instances SET recipe_version = $2, updated_at = now() WHERE id = $1', [id, version])
+    }
+  }
+
+  /** Secrets a new recipe version needs and the instance does not have yet. */
+  async addSecrets(id: string, needs: ReadonlyMap<string, number>): Promise<void> {
+    for (const [name, length] of needs) {
+      await this.pool.query('INSERT INTO instance_secrets (instance_id, name, sealed) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+        id,
+        name,
+        this.box.seal(generateSecret(length), `${id}/${name}`),
+      ])
+    }
+  }
+
   async requestRestart(id: string): Promise<void> {
     await this.pool.query(
       `UPDATE instances SET restart_requested = restart_requested + 1, generation = generation + 1, attempts = 0, next_attempt_at = NULL,

@@ -71,7 +71,8 @@ const envSchema = z.object({
   BACKUP_IMAGE: z.string().min(1).default('restic/restic:0.18.0'),
   /** Hours between the scheduled backups of each running tool; 0 turns the schedule off (backups on request still work). */
   BACKUP_SCHEDULE_HOURS: int(0).default(24),
-  BACKUP_KEEP_WITHIN: z.string().regex(/^(\d+[yYmwdh])+$/, 'must be a restic duration such as 2d or 1m15d').default('2d'),
+  // restic knows y, m, d and h (not w).
+  BACKUP_KEEP_WITHIN: z.string().regex(/^(\d+[ymdh])+$/, 'must be a restic duration such as 2d, 36h or 1m15d').default('2d'),
   BACKUP_KEEP_DAILY: int(0).default(7),
   BACKUP_KEEP_WEEKLY: int(0).default(5),
   BACKUP_KEEP_MONTHLY: int(0).default(12),

@@ -162,7 +162,10 @@ test('a trainer writes, submits and publishes a course; publishing waits for the
     await form.getByLabel('Question (English)').fill(prompt)
     for (const [i, answer] of answers.entries()) await form.getByLabel(`Answer ${i + 1} (English)`).fill(answer)
     await form.getByLabel('Explanation (English)').fill(explanation)
+    // The notice reads the same for every question: wait for this save's own answer, not for the notice of the one before.
+    const saved = page.waitForResponse((r) => r.request().method() === 'POST' && r.status() < 400)
     await form.getByRole('button', { name: `Save question ${number}` }).click()
+    await saved
     await expect(page.getByRole('status')).toContainText('The question is saved.')
   }
 

@@ -23,6 +23,7 @@ import { z } from 'zod'
 //   POST   /upgrades                      upgrade these instances { instances: [id…], requestedBy? }, one after another
 //                                         → 202 { queued: UpgradeView[], refused: UpgradeRefusal[] }
 //   GET    /instances/:id/upgrades        the instance's upgrades, newest first   → 200 { upgrades: UpgradeView[] }
+//   GET    /overview                      hosts, instances by phase, failed instances → 200 PlatformOverview
 //   GET    /healthz                       whether the control loop is turning (no token needed)
 //
 // Errors are `{ error: { code, message } }` with a 4xx/5xx status. Backups:
@@ -282,3 +283,33 @@ export const InstanceUpgrades = z.strictObject({ upgrades: z.array(UpgradeView) 
 export const PostUpgradesBody = z.strictObject({ instances: z.array(InstanceId).min(1, 'name at least one instance').max(500), requestedBy: RequestedBy })
 export const UpgradeRefusal = z.strictObject({ instanceId: z.string(), code: z.enum(errorCodes), message: z.string() })
 export const UpgradesStarted = z.strictObject({ queued: z.array(UpgradeView), refused: z.array(UpgradeRefusal) })
+
+/** What the operators' health page shows of the platform besides backups. */
+export const PlatformOverview = z.strictObject({
+  hosts: z.array(
+    z.strictObject({
+      name: z.string(),
+      /** Answering now; when not, `error` says why. */
+      reachable: z.boolean(),
+      error: z.string().nullable(),
+      engineVersion: z.string(),
+      operatingSystem: z.string(),
+      cpus: z.number(),
+      memoryBytes: z.number(),
+      containersRunning: z.number(),
+      containersStopped: z.number(),
+      swarm: z.string(),
+    }),
+  ),
+  /** Instances by phase (purged ones left out). */
+  phases: z.record(z.string(), z.number()),
+  /** Failed instances: the step that gave up and why. */
+  failed: z.array(
+    z.strictObject({ instanceId: InstanceId, organizationId: z.string(), recipe: z.string(), step: z.string(), message: z.string(), since: z.iso.datetime() }),
+  ),
+  /** Steps that failed or are being retried in the last 24 hours, newest first (at most 50). */
+  recentFailures: z.array(z.strictObject({ instanceId: InstanceId, step: z.string(), status: z.enum(['retrying', 'failed']), message: z.string(), at: z.iso.datetime() })),
+  /** When the control loop last went over every instance. */
+  lastSweepAt: z.iso.datetime().nullable(),
+})
+export type PlatformOverview = z.infer<typeof PlatformOverview>

@@ -8,7 +8,7 @@ import type { Logger } from '../log.ts'
 import { LABEL } from '../spec.ts'
 import { isRestorable, type BackupRow, type BackupStore, type RestoreRow } from '../store/backups.ts'
 import type { InstanceRow, InstanceStore } from '../store/instances.ts'
-import { backupSummary, plainResticError, ResticError, shellQuote, type Restic } from './restic.ts'
+import { backupSummary, DAMAGED, plainResticError, ResticError, shellQuote, type Restic } from './restic.ts'
 
 // Backups of tool instances: what a recipe's `backup` section names (volumes
 // as they are, dumps made by a command in the running service), put in one
@@ -63,13 +63,20 @@ export class Backups {
   constructor(readonly opts: BackupsOptions) {}
 
   async start(): Promise<void> {
+    // A restore cut short left the tool half put back: it stays down (failed) until someone looks, with the way back named.
+    for (const r of await this.opts.store.runningRestores()) {
+      const row = await this.opts.instances.get(r.instanceId)
+      if (!row) continue
+      const plain = `A restore was cut short by a restart of the provisioner.${r.safetyBackupId ? ` The state before it is kept in backup ${r.safetyBackupId}.` : ''} The platform operator must look at it.`
+      await this.opts.instances.markFailed(row.id, row.generation, 'restore', plain)
+      this.opts.log.error('restore interrupted by a restart; the tool is marked failed', { instance: row.id, restore: r.id, safety: r.safetyBackupId })
+    }
     const cleared = await this.opts.store.interrupted()
     if (cleared > 0) this.opts.log.warn('backups and restores interrupted by the last stop were marked failed', { count: cleared })
     await this.openRepository()
-    if (this.opts.scheduleHours > 0) {
-      this.#timer = setInterval(() => void this.tick(), this.opts.tickMs)
-      this.#timer.unref()
-    }
+    // Also without a schedule: the backups of purged tools are forgotten on this tick.
+    this.#timer = setInterval(() => void this.tick(), this.opts.tickMs)
+    this.#timer.unref()
   }
 
   async stop(): Promise<void> {
@@ -136,7 +143,12 @@ export class Backups {
       requestedBy,
     })
     const work = this.opts.controller.exclusive(instanceId, async () => {
-      await this.runBackup(backup, await this.opts.controller.stepContext(instanceId))
+      const ctx = await this.opts.controller.stepContext(instanceId).catch(async (error: unknown) => {
+        // The row must not stay "running": that would make the tool busy for good.
+        await this.opts.store.failed(backup.id, 'The backup could not start.', message(error))
+        throw error
+      })
+      await this.runBackup(backup, ctx)
     })
     void this.track(work.then(() => this.verifyInBackground(backup.id))).catch((error: unknown) => this.opts.log.error('backup failed', { backup: backup.id, err: message(error) }))
     return backup
@@ -158,10 +170,10 @@ export class Backups {
   private async runBackup(backup: BackupRow, ctx: StepContext): Promise<boolean> {
     const { controller, store, driver, restic, log } = this.opts
     const id = backup.instanceId
-    const recipe = await this.recipeOf(ctx.row)
     const staging = `${id}-backup-staging`
-    await controller.emit(id, 'backup', 'started', `${backup.kind} backup ${backup.id}`)
     try {
+      await controller.emit(id, 'backup', 'started', `${backup.kind} backup ${backup.id}`)
+      const recipe = await this.recipeOf(ctx.row)
       await driver.removeVolume(staging, id)
       await driver.ensureVolume(staging, ctx.spec.labels)
       for (const dump of recipe.backup.dumps) {
@@ -245,20 +257,21 @@ export class Backups {
     await controller.emit(backup.instanceId, 'verify', 'started', backupId)
     const scratch = `${backup.instanceId}-backup-check`
     try {
-      const problems = await this.restoreAndCheck(backup, scratch, backup.instanceId)
+      const { problems, files, dumpsOpened } = await this.restoreAndCheck(backup, scratch, backup.instanceId)
       const passed = problems.length === 0
       const text = passed
-        ? `Restored into a scratch place: ${backup.fileCount ?? 0} files matched their checksums${backup.dumps.length ? `, and ${backup.dumps.length === 1 ? 'the dump' : 'the dumps'} opened` : ''}.`
+        ? `Restored into a scratch place: ${files} files matched their checksums${dumpsOpened ? `, and ${dumpsOpened === 1 ? 'the dump' : `${dumpsOpened} dumps`} opened with the tool's own check` : ''}.`
         : problems.join(' ')
       await store.verified(backupId, passed, text)
       await controller.emit(backup.instanceId, 'verify', passed ? 'succeeded' : 'failed', `${backupId}: ${text}`)
       if (!passed) log.error('backup failed its check', { backup: backupId, instance: backup.instanceId, problems })
       return { passed, message: text }
     } catch (error) {
-      const plain = error instanceof ResticError ? error.plain : `The check could not run: ${message(error)}`
-      await store.verified(backupId, false, plain)
+      // The check could not run (storage away or busy): that says nothing against the backup, so it stays restorable.
+      const plain = `The check could not run: ${error instanceof ResticError ? error.plain : message(error)}`
+      await store.skipped(backupId, plain)
       await controller.emit(backup.instanceId, 'verify', 'failed', `${backupId}: ${plain}`)
-      log.error('backup check failed', { backup: backupId, err: message(error) })
+      log.error('backup check could not run', { backup: backupId, err: message(error) })
       return { passed: false, message: plain }
     } finally {
       await this.opts.driver.removeVolume(scratch, backup.instanceId).catch(() => undefined)
@@ -272,7 +285,7 @@ export class Backups {
    * and the helpers belong to `workingFor`, the instance whose exclusive slot
    * this runs in (the loop of any other instance would take them for leftovers).
    */
-  private async restoreAndCheck(backup: BackupRow, scratch: string, workingFor: string): Promise<string[]> {
+  private async restoreAndCheck(backup: BackupRow, scratch: string, workingFor: string): Promise<{ problems: string[]; files: number; dumpsOpened: number }> {
     const { driver, restic } = this.opts
     const labels = await this.labelsFor(workingFor)
     await driver.removeVolume(scratch, workingFor)
@@ -283,31 +296,41 @@ export class Backups {
         `restic restore ${shellQuote(backup.snapshotId ?? '')} --target /scratch >/tmp/restore.log 2>&1 || { tail -n 20 /tmp/restore.log; echo "RESTORE-FAILED"; exit 0; }`,
         `cd /scratch${STAGING} || { echo "RESTORE-EMPTY"; exit 0; }`,
         `[ -f ${MANIFEST} ] || { echo "NO-MANIFEST"; exit 0; }`,
-        `sha256sum -c ${MANIFEST} 2>&1 | grep -v ': OK$' | sed 's/^/MISMATCH /' | head -n 20`,
+        // Only the files' lines: the closing WARNING line is no file.
+        `sha256sum -c ${MANIFEST} 2>&1 | grep -E ': FAILED' | sed 's/^/MISMATCH /' | head -n 20`,
+        `echo "FILES $(wc -l < ${MANIFEST})"`,
         'exit 0',
       ].join('\n'),
       { instanceId: workingFor, purpose: 'backup-check', mounts: [{ volume: scratch, path: '/scratch' }] },
     )
     const lines = result.output.split('\n')
     if (result.exitCode !== 0) throw new ResticError(plainResticError(result.output), result.output, result.exitCode)
-    if (lines.includes('RESTORE-FAILED')) return [plainResticError(result.output)]
-    if (lines.includes('RESTORE-EMPTY')) return ['The backup holds no data.']
-    if (lines.includes('NO-MANIFEST')) return ['The backup has no list of checksums, so it cannot be checked.']
+    if (lines.includes('RESTORE-FAILED')) {
+      const plain = plainResticError(result.output)
+      // Damage is a finding; storage that is away or busy only means the check could not run now.
+      if (plain === DAMAGED) return { problems: [plain], files: 0, dumpsOpened: 0 }
+      throw new ResticError(plain, result.output, 0)
+    }
+    if (lines.includes('RESTORE-EMPTY')) return { problems: ['The backup holds no data.'], files: 0, dumpsOpened: 0 }
+    if (lines.includes('NO-MANIFEST')) return { problems: ['The backup has no list of checksums, so it cannot be checked.'], files: 0, dumpsOpened: 0 }
     const mismatches = lines.filter((l) => l.startsWith('MISMATCH ')).map((l) => l.slice('MISMATCH '.length).replace(/^\.\//, ''))
     const problems: string[] = []
     if (mismatches.length > 0) problems.push(`${mismatches.length} ${mismatches.length === 1 ? 'file does' : 'files do'} not match ${mismatches.length === 1 ? 'its' : 'their'} checksum: ${mismatches.slice(0, 5).join('; ')}.`)
-    problems.push(...(await this.checkDumps(backup, scratch, workingFor)))
-    return problems
+    const dumps = await this.checkDumps(backup, scratch, workingFor)
+    problems.push(...dumps.problems)
+    const files = Number(lines.find((l) => l.startsWith('FILES '))?.slice('FILES '.length) ?? 0)
+    return { problems, files, dumpsOpened: dumps.opened }
   }
 
   /** Each dump with a `verify` command: run in a one-off container of its service's image, the restored dump's path appended. */
-  private async checkDumps(backup: BackupRow, scratch: string, workingFor: string): Promise<string[]> {
+  private async checkDumps(backup: BackupRow, scratch: string, workingFor: string): Promise<{ problems: string[]; opened: number }> {
     // The recipe of the version the backup was made with.
     const kept = await this.opts.controller.opts.recipes.get(backup.instanceId, backup.recipeVersion)
     const recipe = (kept ?? this.opts.catalog.get(backup.recipe))?.recipe
-    if (!recipe?.hostable) return []
+    if (!recipe?.hostable) return { problems: [], opened: 0 }
     const ctx = await this.opts.controller.stepContext(backup.instanceId).catch(() => undefined)
     const problems: string[] = []
+    let opened = 0
     for (const dump of recipe.backup.dumps) {
       if (!dump.verify || !backup.dumps.includes(dump.name)) continue
       const image = ctx?.spec.containers.find((c) => c.service === dump.service)?.image ?? recipe.services.find((s) => s.name === dump.service)?.image
@@ -320,9 +343,10 @@ export class Backups {
         command: [...dump.verify, `/scratch${STAGING}/dumps/${dump.name}`],
         mounts: [{ volume: scratch, path: '/scratch', readOnly: true }],
       })
-      if (result.exitCode !== 0) problems.push(`The dump "${dump.name}" does not open (${dump.verify.join(' ')}: ${result.output.split('\n').filter(Boolean).slice(-2).join(' ') || `exit ${result.exitCode}`}).`)
+      if (result.exitCode === 0) opened++
+      else problems.push(`The dump "${dump.name}" does not open (${dump.verify.join(' ')}: ${result.output.split('\n').filter(Boolean).slice(-2).join(' ') || `exit ${result.exitCode}`}).`)
     }
-    return problems
+    return { problems, opened }
   }
 
   private async labelsFor(instanceId: string): Promise<Record<string, string>> {
@@ -408,7 +432,7 @@ export class Backups {
     // 2. Fetch and check the backup while the tool still runs.
     const scratch = `${id}-restore`
     try {
-      const problems = await this.restoreAndCheck(backup, scratch, id)
+      const { problems } = await this.restoreAndCheck(backup, scratch, id)
       if (problems.length > 0) {
         const plain = `The backup did not pass its check, so nothing was restored. The tool is unchanged. ${problems.join(' ')}`
         await store.verified(backup.id, false, problems.join(' '))
@@ -433,7 +457,7 @@ export class Backups {
         try {
           const safetyRow = await store.get(safety.id)
           if (!safetyRow) throw new Error('the backup of the state before is missing')
-          const back = await this.restoreAndCheck(safetyRow, scratch, id)
+          const { problems: back } = await this.restoreAndCheck(safetyRow, scratch, id)
           if (back.length > 0) throw new Error(back.join(' '))
           await this.putBack(ctx, safetyRow, scratch)
           const plain = 'The backup could not be put back, so the state from before the restore was put back. Nothing was lost.'
@@ -486,7 +510,8 @@ export class Backups {
         if (!ctx.healthy.has(c.name)) await controller.runStep(ctx, { kind: 'health', service: c.service })
       }
       const container = ctx.spec.containers[upTo]!.name
-      const stdin = step.stdin && backup.dumps.includes(step.stdin) ? await driver.readVolumeFile(scratch, `${STAGING}/dumps/${step.stdin}`, id, restic.opts.image) : undefined
+      if (step.stdin && !backup.dumps.includes(step.stdin)) throw new StepError(`The backup has no dump "${step.stdin}" for a restore command.`, `missing dump ${step.stdin}`)
+      const stdin = step.stdin ? await driver.readVolumeFile(scratch, `${STAGING}/dumps/${step.stdin}`, id, restic.opts.image) : undefined
       const result = await driver.execStream(container, { command: step.command, user: step.user }, { stdin })
       if (result.exitCode !== 0) throw new StepError('A restore command of the tool failed.', `${step.command.join(' ')}: exit ${result.exitCode}: ${result.output.slice(-500)}`)
       await controller.emit(id, 'restore', 'succeeded', `${step.service}: ${step.command[0] ?? ''} done`)
@@ -544,7 +569,7 @@ export class Backups {
     if (this.#ticking || this.#stopped) return
     this.#ticking = true
     try {
-      const due = await this.due()
+      const due = this.opts.scheduleHours > 0 ? await this.due() : []
       for (const row of due) {
         if (this.#stopped) break
         try {
@@ -565,15 +590,22 @@ export class Backups {
   async due(now = Date.now()): Promise<InstanceRow[]> {
     const rows = (await this.opts.instances.list()).filter((r) => r.desired === 'running' && r.phase === 'ready')
     const last = await this.opts.store.lastGood()
+    const tried = await this.opts.store.lastAttempt()
     const period = this.opts.scheduleHours * 3600_000
+    // After a failed attempt, wait before the next one (an hour at most), not every tick.
+    const pause = Math.min(period, 3600_000)
     return rows.filter((r) => {
       const at = last.get(r.id)
+      const attempt = tried.get(r.id)
+      if (attempt && now - attempt.getTime() < pause) return false
       return !at || now - at.getTime() >= period
     })
   }
 
   private async idleFor(backupId: string) {
-    for (;;) {
+    // A backup and its check of a large tool take long; a day is beyond any of them.
+    const deadline = Date.now() + 24 * 3600_000
+    while (Date.now() < deadline) {
       const row = await this.opts.store.get(backupId)
       if (!row || (row.status !== 'running' && row.verification !== 'pending') || (row.status === 'succeeded' && !this.opts.verify)) return
       await new Promise((resolve) => setTimeout(resolve, 500))

@@ -50,13 +50,15 @@ export class ResticError extends Error {
   }
 }
 
+export const DAMAGED = 'The backup is damaged: some of its data cannot be read back.'
+
 /** restic's own words, turned into what an operator or admin can act on. */
 export function plainResticError(output: string): string {
   if (/no space left on device/i.test(output)) return 'The backup storage is full. The platform operator must free space or add storage.'
   if (/read-only file system|permission denied|operation not permitted|access denied|forbidden/i.test(output)) return 'The backup storage refuses to store anything. The platform operator must check its permissions.'
   if (/wrong password|no key found/i.test(output)) return 'The backup password does not open the backup storage. The platform operator must check BACKUP_PASSWORD.'
   if (/ciphertext verification failed|pack .* (damaged|corrupt)|checksum|invalid data returned|hash does not match|unexpected EOF|file does not exist|no such file/i.test(output))
-    return 'The backup is damaged: some of its data cannot be read back.'
+    return DAMAGED
   if (/no such host|connection refused|timeout|i\/o timeout|network is unreachable/i.test(output)) return 'The backup storage cannot be reached. The platform operator must check the connection.'
   if (/repository is already locked/i.test(output)) return 'The backup storage is busy with another task. Try again in a few minutes.'
   return 'The backup tool reported an error. The platform operator can find the details in the provisioner log.'

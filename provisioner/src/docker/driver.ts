@@ -24,6 +24,18 @@ export type ObservedInstance = {
 
 export type ExecResult = { exitCode: number; output: string }
 
+export type HostInfo = {
+  name: string
+  engineVersion: string
+  operatingSystem: string
+  cpus: number
+  memoryBytes: number
+  containersRunning: number
+  containersStopped: number
+  /** "inactive", or this engine's part in a Swarm. */
+  swarm: string
+}
+
 export type HelperMount = { volume: string; path: string; readOnly?: boolean } | { bind: string; path: string; readOnly?: boolean }
 
 /** A one-off helper container of the provisioner's own (the backup tool), not of a recipe. */
@@ -72,6 +84,8 @@ export interface ContainerDriver {
   readVolumeFile(volume: string, filePath: string, instanceId: string, image: string): Promise<Readable>
   /** A volume of the provisioner's own (the backup repository), labelled with no instance. */
   ensureSharedVolume(name: string): Promise<void>
+  /** The engine's host, for the operators' health page. */
+  hostInfo(): Promise<HostInfo>
   /** A tar stream of the given volumes (each under its own folder). */
   exportVolumes(volumes: string[], instanceId: string): Promise<Readable>
 }

@@ -9,6 +9,7 @@ import {
   type ContainerDriver,
   type ExecResult,
   type HelperRun,
+  type HostInfo,
   type ObservedContainer,
   type ObservedInstance,
 } from './driver.ts'
@@ -458,6 +459,30 @@ export class LocalDockerDriver implements ContainerDriver {
     } catch (error) {
       cleanup()
       throw error
+    }
+  }
+
+  async hostInfo(): Promise<HostInfo> {
+    const info = (await this.docker.info()) as {
+      Name?: string
+      ServerVersion?: string
+      OperatingSystem?: string
+      NCPU?: number
+      MemTotal?: number
+      ContainersRunning?: number
+      ContainersStopped?: number
+      Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean }
+    }
+    const swarm = info.Swarm?.LocalNodeState === 'active' ? (info.Swarm.ControlAvailable ? 'manager' : 'worker') : (info.Swarm?.LocalNodeState ?? 'inactive')
+    return {
+      name: info.Name ?? '',
+      engineVersion: info.ServerVersion ?? '',
+      operatingSystem: info.OperatingSystem ?? '',
+      cpus: info.NCPU ?? 0,
+      memoryBytes: info.MemTotal ?? 0,
+      containersRunning: info.ContainersRunning ?? 0,
+      containersStopped: info.ContainersStopped ?? 0,
+      swarm,
     }
   }
 

@@ -116,6 +116,16 @@ export class BackupStore {
     return rows
   }
 
+  /** The newest backup of each instance, whatever became of it. */
+  async lastAttempt(): Promise<Map<string, Date>> {
+    const { rows } = await this.pool.query<{ instanceId: string; at: Date }>(`SELECT instance_id AS "instanceId", max(started_at) AS at FROM backups GROUP BY instance_id`)
+    return new Map(rows.map((r) => [r.instanceId, r.at]))
+  }
+
+  async runningRestores(): Promise<RestoreRow[]> {
+    return (await this.pool.query<RestoreRow>(`SELECT ${restoreColumns} FROM restores WHERE status = 'running'`)).rows
+  }
+
   /** The newest successful backup of each instance. */
   async lastGood(): Promise<Map<string, Date>> {
     const { rows } = await this.pool.query<{ instanceId: string; at: Date }>(

@@ -237,6 +237,16 @@ export class InstanceStore {
     return { ...event, seq: Number(row.seq), at: row.at.toISOString() }
   }
 
+  /** Steps that failed or were retried in the last `hours`, newest first. */
+  async recentFailures(hours: number, limit: number): Promise<{ instanceId: string; step: string; status: 'retrying' | 'failed'; message: string; at: string }[]> {
+    const { rows } = await this.pool.query<{ instanceId: string; step: string; status: 'retrying' | 'failed'; message: string; at: Date }>(
+      `SELECT instance_id AS "instanceId", step, status, message, at FROM events
+       WHERE status IN ('retrying', 'failed') AND at > now() - make_interval(hours => $1) ORDER BY seq DESC LIMIT $2`,
+      [hours, limit],
+    )
+    return rows.map((r) => ({ ...r, message: r.message.slice(0, 500), at: r.at.toISOString() }))
+  }
+
   async events(id: string, after = 0, limit = 500): Promise<InstanceEvent[]> {
     const { rows } = await this.pool.query<{ seq: string; instanceId: string; step: string; status: InstanceEvent['status']; message: string; at: Date }>(
       'SELECT seq, instance_id AS "instanceId", step, status, message, at FROM events WHERE instance_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',

@@ -34,3 +34,6 @@ CREATE TABLE upgrades (
 );
 CREATE INDEX upgrades_instance ON upgrades (instance_id, created_at DESC);
 CREATE INDEX upgrades_open ON upgrades (created_at) WHERE status NOT IN ('succeeded', 'rolled-back', 'failed');
+
+-- The health page lists the steps that failed or were retried lately.
+CREATE INDEX events_problems ON events (seq) WHERE status IN ('retrying', 'failed');

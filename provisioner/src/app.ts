@@ -3,6 +3,7 @@ import { loadCatalog, type CatalogEntry } from '@commons/catalog'
 import Docker from 'dockerode'
 import type pg from 'pg'
 import { CaddyProxy, KeycloakIdentity } from './adapters.ts'
+import { ProvisionerMetrics } from './api/metrics.ts'
 import { createApi, listen } from './api/server.ts'
 import { Backups } from './backup/backups.ts'
 import { parseRepository, RepositoryError, Restic } from './backup/restic.ts'
@@ -17,12 +18,16 @@ import type { Platform } from './spec.ts'
 import { createPool, migrate } from './store/db.ts'
 import { BackupStore } from './store/backups.ts'
 import { InstanceStore } from './store/instances.ts'
+import { UpgradeStore } from './store/upgrades.ts'
+import { Upgrades } from './upgrade/upgrades.ts'
+import { RecipeStore } from './store/recipes.ts'
 
 export interface RunningProvisioner {
   port: number
   controller: Controller
   /** Undefined when backups are off (no BACKUP_PASSWORD). */
   backups: Backups | undefined
+  upgrades: Upgrades
   pool: pg.Pool
   close(): Promise<void>
 }
@@ -53,8 +58,11 @@ export async function startProvisioner(env: Env, log: Logger): Promise<RunningPr
     new KeycloakInstanceClients({ keycloakUrl: env.KEYCLOAK_URL, realm: env.KEYCLOAK_REALM, clientId: 'commons-provisioner', clientSecret: env.PROVISIONER_CLIENT_SECRET, owner: env.PROVISIONER_NAME }),
   )
   const platform = platformFrom(env)
+  const recipes = new RecipeStore(pool)
+  const metrics = new ProvisionerMetrics()
   const controller = new Controller({
     store,
+    recipes,
     driver,
     identity,
     proxy: new CaddyProxy(routes),
@@ -66,16 +74,31 @@ export async function startProvisioner(env: Env, log: Logger): Promise<RunningPr
     retryMaxMs: env.RETRY_MAX_MS,
     resyncMs: env.RESYNC_MS,
     crashAt: env.TEST_CRASH_AT,
+    onPass: (_instanceId, seconds) => metrics.passTook(seconds),
   })
+  metrics.watch(controller)
   const backups = env.BACKUP_PASSWORD ? backupsFrom(env, { store, driver, controller, catalog, log, pool }) : undefined
+  const upgrades = new Upgrades({
+    store: new UpgradeStore(pool),
+    instances: store,
+    controller,
+    backups,
+    catalog,
+    platform,
+    log,
+    readyTimeoutMs: env.UPGRADE_READY_TIMEOUT_MS,
+  })
   if (!backups) log.warn('backups are off: set BACKUP_PASSWORD (and BACKUP_REPOSITORY) to turn them on')
   if (env.TEST_CRASH_AT) log.warn('fault injection is on: this process kills itself at a step', { at: env.TEST_CRASH_AT })
   const server: http.Server = createApi({
     token: env.PROVISIONER_API_TOKEN,
+    metricsToken: env.METRICS_TOKEN,
+    metrics,
     store,
     controller,
     driver,
     backups,
+    upgrades,
     catalog,
     platform,
     graceDays: env.REMOVED_VOLUME_GRACE_DAYS,
@@ -86,17 +109,20 @@ export async function startProvisioner(env: Env, log: Logger): Promise<RunningPr
   const port = await listen(server, env.PORT, env.HOST)
   controller.start()
   await backups?.start()
+  await upgrades.start()
   log.info('provisioner listening', { host: env.HOST, port, recipes: catalog.size })
   return {
     port,
     controller,
     backups,
+    upgrades,
     pool,
     close: async () => {
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()))
         server.closeAllConnections()
       })
+      await upgrades.stop()
       await backups?.stop()
       await controller.stop()
       await pool.end()

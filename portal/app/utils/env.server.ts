@@ -44,6 +44,12 @@ export const envSchema = z.object({
   // Required in production (see the refinement below); the same value as the provisioner's.
   PROVISIONER_API_TOKEN: z.string().min(32, 'must be the provisioner’s API token, at least 32 characters (openssl rand -hex 32)').optional(),
   PROVISIONER_POLL_MS: z.coerce.number().int().min(200).default(5000),
+  // Opens GET /metrics (Prometheus, docs/configuration.md); unset, the route answers 404. Empty is unset (deploy/.env.example leaves it empty).
+  METRICS_TOKEN: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined)
+    .pipe(z.string().min(32, 'must be at least 32 characters (openssl rand -hex 32)').optional()),
   // The provisioner's setting of the same name: the removal dialog promises this many days.
   REMOVED_VOLUME_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   REQUESTS_NEED_APPROVAL: booleanish.default(true),

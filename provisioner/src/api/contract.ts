@@ -25,6 +25,7 @@ import { z } from 'zod'
 //   GET    /instances/:id/upgrades        the instance's upgrades, newest first   → 200 { upgrades: UpgradeView[] }
 //   GET    /overview                      hosts, instances by phase, failed instances → 200 PlatformOverview
 //   GET    /healthz                       whether the control loop is turning (no token needed)
+//   GET    /metrics                       Prometheus text format (the API token, or METRICS_TOKEN which opens nothing else)
 //
 // Errors are `{ error: { code, message } }` with a 4xx/5xx status. Backups:
 // 404 not-found (also a backup of another organisation or tool), 409 busy (a

@@ -5,20 +5,29 @@ import { pipeline } from 'node:stream/promises'
 import type { CatalogEntry } from '@commons/catalog'
 import { BackupRefused, type Backups } from '../backup/backups.ts'
 import type { Controller } from '../controller/controller.ts'
+import { upgradeView } from '../store/upgrades.ts'
+import { platformOverview } from './overview.ts'
+import type { Upgrades } from '../upgrade/upgrades.ts'
 import type { ContainerDriver } from '../docker/driver.ts'
 import type { Logger } from '../log.ts'
+import { METRICS_CONTENT_TYPE } from '../metrics.ts'
 import { instanceUrl, secretNeeds, type Platform } from '../spec.ts'
 import { backupView, restoreView } from '../store/backups.ts'
 import { HostTakenError, InstanceRemovedError, OrganizationMismatchError, toView, type InstanceRow, type InstanceStore } from '../store/instances.ts'
-import { InstanceId, PostBackupBody, PostRestoreBody, PutInstanceBody, type InstanceEvent } from './contract.ts'
+import { InstanceId, PostBackupBody, PostRestoreBody, PostUpgradesBody, PutInstanceBody, type InstanceEvent } from './contract.ts'
+import type { ProvisionerMetrics } from './metrics.ts'
 
 export type ApiDeps = {
   token: string
+  /** Opens GET /metrics only (Prometheus); undefined: only `token` opens it. */
+  metricsToken: string | undefined
+  metrics: ProvisionerMetrics
   store: InstanceStore
   controller: Controller
   driver: ContainerDriver
   /** Undefined when backups are off. */
   backups: Backups | undefined
+  upgrades: Upgrades
   catalog: ReadonlyMap<string, CatalogEntry>
   platform: Platform
   graceDays: number
@@ -73,6 +82,11 @@ function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
   return parsed.data
 }
 
+function unauthorized(res: http.ServerResponse): never {
+  res.setHeader('WWW-Authenticate', 'Bearer')
+  throw new HttpError(401, 'unauthorized', 'a valid bearer token is required')
+}
+
 function sameToken(given: string, expected: string): boolean {
   // Hash first so the comparison takes the same time whatever the lengths.
   const a = createHash('sha256').update(given).digest()
@@ -115,10 +129,18 @@ export function createApi(deps: ApiDeps): http.Server {
     }
 
     const auth = req.headers.authorization ?? ''
-    if (!auth.startsWith('Bearer ') || !sameToken(auth.slice(7), deps.token)) {
-      res.setHeader('WWW-Authenticate', 'Bearer')
-      throw new HttpError(401, 'unauthorized', 'a valid bearer token is required')
+    const given = auth.startsWith('Bearer ') ? auth.slice(7) : undefined
+    const apiToken = given !== undefined && sameToken(given, deps.token)
+    if (url.pathname === '/metrics') {
+      const metricsToken = given !== undefined && deps.metricsToken !== undefined && sameToken(given, deps.metricsToken)
+      if (!apiToken && !metricsToken) unauthorized(res)
+      if (method !== 'GET') throw new HttpError(405, 'not-found', 'no such endpoint')
+      const text = await deps.metrics.text(deps)
+      res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Cache-Control': 'no-store' })
+      res.end(text)
+      return
     }
+    if (!apiToken) unauthorized(res)
 
     if (parts[0] === 'backups' && method === 'GET') {
       if (parts[1] === 'problems' && parts.length === 2) {
@@ -130,6 +152,17 @@ export function createApi(deps: ApiDeps): http.Server {
       const organization = url.searchParams.get('organization')
       if (!organization) throw new HttpError(400, 'invalid-body', 'say whose backups: ?organization=<id>')
       return send(res, 200, { backups: (await backups.opts.store.forOrganization(organization)).map(backupView) })
+    }
+    if (url.pathname === '/overview' && method === 'GET') {
+      return send(res, 200, await platformOverview({ store, driver: deps.driver, lastSweepAt: controller.lastSweepAt }))
+    }
+    if (parts[0] === 'upgrades' && parts.length === 1) {
+      if (method === 'GET') return send(res, 200, { available: await deps.upgrades.available(), upgrades: (await deps.upgrades.opts.store.recent()).map(upgradeView) })
+      if (method === 'POST') {
+        const body = parse(PostUpgradesBody, await readJson(req))
+        const { queued, refused } = await deps.upgrades.request(body.instances, body.requestedBy)
+        return send(res, 202, { queued: queued.map(upgradeView), refused })
+      }
     }
     if (parts[0] !== 'instances') throw new HttpError(404, 'not-found', 'no such endpoint')
 
@@ -219,6 +252,7 @@ export function createApi(deps: ApiDeps): http.Server {
       const started = await refusals(() => backups.requestRestore(row.id, body.backupId, body.requestedBy))
       return send(res, 202, restoreView(started))
     }
+    if (sub === 'upgrades' && method === 'GET') return send(res, 200, { upgrades: (await deps.upgrades.opts.store.forInstance(row.id)).map(upgradeView) })
     if (sub === 'export' && method === 'GET') {
       if (row.phase === 'purged') throw new HttpError(410, 'export-unavailable', 'the data of this instance has been deleted for good')
       const observed = await deps.driver.observe(row.id)

@@ -5,12 +5,15 @@ import type { ContainerDriver, ObservedInstance } from '../docker/driver.ts'
 import type { Logger } from '../log.ts'
 import { buildSpec, MissingSecretError, routeIdFor, type InstanceSpec, type Platform } from '../spec.ts'
 import type { InstanceRow, InstanceStore } from '../store/instances.ts'
+import type { RecipeStore } from '../store/recipes.ts'
 import { execute, message, StepError, type StepContext } from './executors.ts'
 import { plan, stepName, type Actual, type Desired, type Step } from './plan.ts'
 import type { IdentityPort, ProxyPort } from './ports.ts'
 
 export type ControllerOptions = {
   store: InstanceStore
+  /** The instances' copies of the recipe versions they run. */
+  recipes: RecipeStore
   driver: ContainerDriver
   identity: IdentityPort
   proxy: ProxyPort
@@ -31,6 +34,8 @@ export type ControllerOptions = {
    * `step`, after it was reported as started and before it is reported done.
    */
   crashAt?: { step: string; when: 'before' | 'after' }
+  /** Told how long each reconcile pass of an instance took (the metrics' histogram). */
+  onPass?: (instanceId: string, seconds: number) => void
 }
 
 /** Steps one pass may take before it yields to other instances (a guard against a plan that never converges). */
@@ -90,7 +95,9 @@ export class Controller {
       try {
         do {
           this.#dirty.delete(id)
+          const started = performance.now()
           await this.reconcile(id)
+          this.opts.onPass?.(id, (performance.now() - started) / 1000)
         } while (this.#dirty.has(id) && !this.#stopped)
       } finally {
         this.#running.delete(id)
@@ -125,12 +132,17 @@ export class Controller {
     return this.#running.has(id)
   }
 
+  /** Passes under way or waiting: running (exclusive tasks too), asked for again while running, or scheduled for a retry. */
+  queueDepth(): number {
+    return this.#running.size + this.#dirty.size + this.#timers.size
+  }
+
   /** What a step of this instance runs with, for tasks outside the loop (restore). */
   async stepContext(id: string): Promise<StepContext> {
     const row = await this.opts.store.get(id)
     if (!row) throw new Error(`no instance ${id}`)
     const secrets = await this.opts.store.secrets(id)
-    return this.context(row, this.specFor(row, secrets), secrets)
+    return this.context(row, await this.specFor(row, secrets), secrets)
   }
 
   /** Runs one step outside the loop, reported as the loop reports its own. */
@@ -167,9 +179,29 @@ export class Controller {
     this.#timers.set(id, timer)
   }
 
-  specFor(row: InstanceRow, secrets: ReadonlyMap<string, string>): InstanceSpec {
-    const entry = this.opts.catalog.get(row.recipe)
-    if (!entry) throw new StepError(`The tool "${row.recipe}" is no longer in the catalog.`, `unknown recipe ${row.recipe}`)
+  /**
+   * The recipe the instance runs: the catalog's while it has the instance's
+   * version (kept as the instance's copy), otherwise the copy kept of the
+   * version it runs, so a newer catalog changes nothing until an upgrade.
+   * An instance from before copies were kept follows the catalog, as then.
+   */
+  async entryFor(row: InstanceRow): Promise<CatalogEntry> {
+    const current = this.opts.catalog.get(row.recipe)
+    if (current && current.recipe.version === row.recipeVersion) {
+      await this.opts.recipes.keep(row.id, current)
+      return current
+    }
+    const kept = await this.opts.recipes.get(row.id, row.recipeVersion)
+    if (kept) return kept
+    if (!current) throw new StepError(`The tool "${row.recipe}" is no longer in the catalog.`, `unknown recipe ${row.recipe}`)
+    await this.opts.store.setRecipeVersion(row.id, current.recipe.version, { upgrading: false })
+    await this.opts.recipes.keep(row.id, current)
+    this.opts.log.warn('instance had no copy of its recipe version; it follows the catalog', { instance: row.id, from: row.recipeVersion, to: current.recipe.version })
+    return current
+  }
+
+  async specFor(row: InstanceRow, secrets: ReadonlyMap<string, string>): Promise<InstanceSpec> {
+    const entry = await this.entryFor(row)
     return buildSpec(row, entry, this.opts.platform, (name) => {
       const value = secrets.get(name)
       if (value === undefined) throw new MissingSecretError(name)
@@ -213,7 +245,7 @@ export class Controller {
       let step: Step | undefined
       try {
         const secrets = await store.secrets(id)
-        const spec = this.specFor(row, secrets)
+        const spec = await this.specFor(row, secrets)
         const actual = await this.observe(row, spec)
         step = plan(this.desired(row, spec, await store.hooksDone(id)), actual)[0]
         if (!step) {
@@ -290,7 +322,7 @@ export class Controller {
     const plans = new Map<string, Step[]>()
     for (const row of rows) {
       const secrets = await store.secrets(row.id)
-      const spec = this.specFor(row, secrets)
+      const spec = await this.specFor(row, secrets)
       const empty = { network: { exists: false, proxyAttached: false }, volumes: new Set<string>(), containers: [] }
       const actual = await this.observe(row, spec, observed.get(row.id) ?? empty, clients, routesByInstance.get(row.id) ?? [])
       plans.set(row.id, plan(this.desired(row, spec, await store.hooksDone(row.id)), actual))

@@ -2,8 +2,8 @@
 # Installs what this machine lacks for the portal's dev server and tests:
 # Debian's Chromium (for Playwright), unzip, the Docker engine and what the
 # provisioner's local images are built from (busybox-static, debootstrap,
-# caddy, restic), a JDK >= 21 check for Keycloak, and the npm workspaces. Safe to run
-# again.
+# caddy, restic), a JDK >= 21 check for Keycloak, the npm workspaces and the
+# Ansible tools. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,3 +44,6 @@ if [ -z "$java_ok" ]; then
 fi
 
 npm ci --no-audit --no-fund
+
+# ansible-core and ansible-lint for the playbooks' checks (test/ansible), in .data/ansible-venv.
+npx tsx scripts/ansible.ts

@@ -129,6 +129,11 @@ function Header() {
                 <Link to="/operator/health">{t('nav.health')}</Link>
               </li>
             ) : null}
+            {user?.isOperator ? (
+              <li>
+                <Link to="/operator/upgrades">{t('nav.upgrades')}</Link>
+              </li>
+            ) : null}
           </ul>
         </nav>
         <div className="tools">

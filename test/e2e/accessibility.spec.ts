@@ -61,6 +61,8 @@ test('catalog, tool pages, the operators’ queue, an organisation’s tools and
   expect(await violations(operator.page), 'operators’ queue').toEqual([])
   await operator.page.goto('/operator/health')
   expect(await violations(operator.page), 'operators’ health page').toEqual([])
+  await operator.page.goto('/operator/upgrades')
+  expect(await violations(operator.page), 'operators’ upgrades page').toEqual([])
   await operator.page.goto('/operator/requests')
   await operator.page.getByRole('button', { name: `Approve Nextcloud for Gereedschap ${slug}` }).click()
   await expect(operator.page.getByRole('status')).toContainText('Approved')

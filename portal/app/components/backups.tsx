@@ -140,13 +140,14 @@ function RestoreTable({ restores }: { restores: Restore[] }) {
 /**
  * The backups of an instance for its organisation's admins: the list with
  * each one's check, "Back up now", a confirmed restore per restorable
- * backup, and the latest restores. While a restore runs nothing is offered.
+ * backup, and the latest restores. While a restore or an upgrade runs
+ * nothing is offered.
  */
 export function BackupsSection(props: { slug: string; instanceId: string; tool: string; phase: string | null; backups: PageBackups; restore?: RestoreResult }) {
   const t = useT()
   const { backups, tool } = props
   const action = `/organisations/${props.slug}/instances/${props.instanceId}`
-  const canAct = props.phase !== 'restoring' && backups.state === 'listed'
+  const canAct = props.phase !== 'restoring' && props.phase !== 'upgrading' && backups.state === 'listed'
   return (
     <section className="panel" aria-labelledby="backups-title" id="backups">
       <h2 id="backups-title">{t('instance.backups.title')}</h2>

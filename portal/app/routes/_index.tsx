@@ -150,6 +150,11 @@ export default function Index() {
                 <Link to="/operator/health">{t('dashboard.next.health')}</Link>
               </li>
             ) : null}
+            {data.roles.operator ? (
+              <li>
+                <Link to="/operator/upgrades">{t('dashboard.next.upgrades')}</Link>
+              </li>
+            ) : null}
             {data.roles.agent ? (
               <li>
                 <Link to="/organisations">{t('dashboard.next.agent')}</Link>

@@ -222,3 +222,30 @@ describe('who may see and use the backups', () => {
     expect((await load(cookies.admin)).backups).toEqual({ state: 'unavailable' })
   })
 })
+
+describe('the version and the upgrades on the instance page', () => {
+  const load = async (cookie: string) => {
+    const request = new Request(`http://portal.test/organisations/${ours.slug}/instances/${ours.instanceId}`, { headers: { Cookie: cookie } })
+    return loader({ request, params: { slug: ours.slug, id: ours.instanceId }, context: { cspNonce: '' } })
+  }
+
+  it('shows the running version, the upgrade under way to everyone, and the upgrades to admins only', async () => {
+    expect((await load(cookies.admin)).instance.version).toBe('1.0.0')
+    expect((await load(cookies.admin)).upgrades).toEqual({ state: 'listed', upgrades: [], total: 0 })
+    expect((await load(cookies.member)).upgrades).toBeNull()
+
+    stub.offerUpgrade(ours.instanceId, '1.1.0')
+    const { queued } = await stub.client().startUpgrades([ours.instanceId])
+    stub.moveUpgrade(queued[0]!.id, 'upgrading')
+    const asMember = await load(cookies.member)
+    expect(asMember.instance.phase).toBe('upgrading')
+    // The member sees that it is upgrading, and to which version: the page has the upgrade's record for that.
+    expect(asMember.upgrades).toMatchObject({ state: 'listed', upgrades: [{ fromVersion: '1.0.0', toVersion: '1.1.0', status: 'upgrading' }] })
+
+    stub.moveUpgrade(queued[0]!.id, 'succeeded')
+    const asAdmin = await load(cookies.admin)
+    expect(asAdmin.instance).toMatchObject({ phase: 'ready', version: '1.1.0' })
+    expect(asAdmin.upgrades).toMatchObject({ state: 'listed', upgrades: [{ status: 'succeeded' }], total: 1 })
+    expect((await load(cookies.member)).upgrades).toBeNull()
+  })
+})

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'react'
 import { BackupsSection, type RestoreResult } from '~/components/backups'
 import { FieldErrors, FormErrors } from '~/components/field'
 import { InstanceActions, PhaseBadge } from '~/components/tools'
+import { UpgradesSection, UpgradingNotice } from '~/components/upgrades'
 import { hasRole } from '~/utils/auth.server'
 import { backupsForPage, requestBackup, restoreBackup, type PageBackups } from '~/utils/backups.server'
 import { env } from '~/utils/env.server'
@@ -26,6 +27,7 @@ import {
 } from '~/utils/provisioner.server'
 import { stepLabel } from '~/utils/steps'
 import { backupNowSchema, instanceActionSchema, removeInstanceSchema, restoreBackupSchema } from '~/utils/tool-forms'
+import { upgradesForPage, type PageUpgrades } from '~/utils/upgrades.server'
 import { useLanguage, useT } from '~/utils/use-t'
 import { useZodForm } from '~/utils/use-zod-form'
 import { ActionNotice } from '~/components/action-notice'
@@ -33,9 +35,10 @@ import { ActionNotice } from '~/components/action-notice'
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? `${data.instance.tool} · ${data.organization.name} · Commons Portal` : 'Commons Portal' }]
 
 /**
- * One instance: its state, what went wrong, the live progress, and for its
- * organisation's admins the actions, the backups and the data export; helpdesk agents and
- * operators also see recent logs. The id must belong to the organisation in
+ * One instance: its state and version, what went wrong, the live progress,
+ * and for its organisation's admins the actions, the backups, the upgrades
+ * and the data export; helpdesk agents and operators also see recent logs
+ * and the upgrades. The id must belong to the organisation in
  * the URL (404 otherwise).
  */
 export async function loader({ request, params }: LoaderFunctionArgs) {
@@ -47,10 +50,12 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   let reachable = true
   let events: InstanceEvent[] = []
   let logs: LogsView | null = null
+  let version: string | null = null
   try {
     const view = await client.getInstance(found.id)
     if (view) {
-      await recordObservation(found.id, view)
+      version = view.recipeVersion
+      await recordObservation(found.id, view, client)
       events = await client.events(found.id)
       if (staff) logs = await client.logs(found.id, 100)
     }
@@ -64,6 +69,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const instance = await instanceOf(organization.id, found.id)
   // Backups are the admins' business; of a removed instance there is nothing to do with them here.
   const backups: PageBackups | null = isAdmin && instance.phase !== null && !instance.removedAt ? await backupsForPage(instance, client) : null
+  // The history for those who look after the tool; while upgrading, everyone reads from which version to which.
+  const live = reachable && instance.phase !== null && !instance.removedAt
+  const upgrades: PageUpgrades | null = live && (isAdmin || staff || instance.phase === 'upgrading') ? await upgradesForPage(instance.id, client) : null
   return {
     organization: { slug: organization.slug, name: organization.name },
     instance: {
@@ -71,6 +79,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       tool: toolName(instance.recipeId, lang),
       recipeId: instance.recipeId,
       phase: instance.phase,
+      version,
       desiredState: instance.desiredState,
       url: instance.url,
       failure: instance.failureStep ? { step: instance.failureStep, message: instance.failureMessage ?? '' } : null,
@@ -82,6 +91,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     events,
     logs,
     backups,
+    upgrades,
     staff,
     isAdmin,
     isMember: Boolean(membership),
@@ -172,7 +182,9 @@ function Progress({ slug, id, initial, reachable }: { slug: string; id: string; 
       const kind = event.step.split(':')[0]
       const settled = event.status === 'failed' || event.step === 'ready' || event.step === 'suspended' || event.step === 'removed'
       const backupMoved = (kind === 'backup' || kind === 'verify' || kind === 'restore') && event.status !== 'retrying'
-      if (settled || backupMoved) revalidator.revalidate()
+      // An upgrade that starts or ends changes the phase, the version and the upgrades listed.
+      const upgradeMoved = kind === 'upgrade'
+      if (settled || backupMoved || upgradeMoved) revalidator.revalidate()
     })
     return () => source.close()
     // Reconnects are EventSource's own (with Last-Event-ID); the revalidator is a new object on every render.
@@ -245,7 +257,7 @@ function RemoveForm({ slug, id, tool, org, days, result }: { slug: string; id: s
 }
 
 export default function InstancePage() {
-  const { organization, instance, reachable, events, logs, backups, staff, isAdmin, isMember, retentionDays } = useLoaderData<typeof loader>()
+  const { organization, instance, reachable, events, logs, backups, upgrades, staff, isAdmin, isMember, retentionDays } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as ActionResult | undefined
   const t = useT()
   const lang = useLanguage()
@@ -280,9 +292,16 @@ export default function InstancePage() {
               {t('instance.restoring', { tool: instance.tool })}
             </p>
           ) : null}
+          {instance.phase === 'upgrading' ? <UpgradingNotice tool={instance.tool} upgrades={upgrades} /> : null}
           <dl>
             <dt>{t('instance.address')}</dt>
             <dd>{instance.phase === 'ready' && instance.url ? <a href={instance.url}>{instance.url}</a> : t('instance.noAddress')}</dd>
+            {instance.phase !== null && !instance.removed ? (
+              <>
+                <dt>{t('instance.version')}</dt>
+                <dd>{instance.version ?? t('instance.version.unknown')}</dd>
+              </>
+            ) : null}
             <dt>{t('instance.requestedOn')}</dt>
             <dd>{dateFormat.format(new Date(instance.createdAt))}</dd>
           </dl>
@@ -313,6 +332,7 @@ export default function InstancePage() {
       {backups ? (
         <BackupsSection slug={organization.slug} instanceId={instance.id} tool={instance.tool} phase={instance.phase} backups={backups} restore={result?.restore} />
       ) : null}
+      {upgrades && (isAdmin || staff) ? <UpgradesSection tool={instance.tool} upgrades={upgrades} /> : null}
       <Progress slug={organization.slug} id={instance.id} initial={events} reachable={reachable} />
       {staff && !logs && !reachable ? (
         <section className="panel" aria-labelledby="logs-title">

@@ -97,7 +97,7 @@ export async function backupsForPage(instance: Instance, client: ProvisionerClie
 }
 
 /** How the provisioner's records name the person who asked: an id the portal's audit log resolves, not their address. */
-function requestedBy(actor: Actor) {
+export function requestedBy(actor: Actor) {
   return `portal-user:${actor.userId}`
 }
 

@@ -8,22 +8,28 @@ import {
   InstanceId,
   PostBackupBody,
   PostRestoreBody,
+  PostUpgradesBody,
   PutInstanceBody,
   RestoreView,
+  UpgradeView,
+  type AvailableUpgrade,
   type InstanceEvent,
   type InstanceView,
   type Phase,
+  type UpgradeStatus,
 } from '@commons/provisioner/contract'
+import type { UpgradeRefusal } from './provisioner.server'
 import { ProvisionerClient } from './provisioner.server'
 
 /**
  * A TEST DOUBLE, not the provisioner: a tiny real HTTP server that speaks the
  * provisioner's contract (provisioner/src/api/contract.ts) — bearer token,
  * request bodies checked with the contract's schemas, answers in its shapes —
- * and keeps instances, backups and restores in memory. It provisions and
- * backs up nothing; tests move an instance's phase by hand (setPhase) and a
- * backup's or restore's state likewise (addBackup, updateBackup,
- * finishRestore). The portal's client, watcher and
+ * and keeps instances, backups, restores and upgrades in memory. It
+ * provisions, backs up and upgrades nothing; tests move an instance's phase
+ * by hand (setPhase) and a backup's, restore's or upgrade's state likewise
+ * (addBackup, updateBackup, finishRestore, offerUpgrade, moveUpgrade). The
+ * portal's client, watcher and
  * request rules are tested against it; the path through the real
  * provisioner is tested end to end elsewhere.
  */
@@ -35,6 +41,9 @@ export async function contractStubProvisioner(options: { token?: string } = {}) 
   const calls: string[] = []
   const backups: BackupView[] = []
   const restores: RestoreView[] = []
+  const upgrades: UpgradeView[] = []
+  /** The recipe version the catalog has for an instance, when newer than the one it runs (offerUpgrade). */
+  const catalogVersions = new Map<string, string>()
   const backupSettings = { configured: true, repositoryError: null as string | null }
   let seq = 0
 
@@ -49,7 +58,7 @@ export async function contractStubProvisioner(options: { token?: string } = {}) 
   }
 
   const newestFirst = <T extends { startedAt: string }>(list: T[]) => list.toReversed().sort((a, b) => b.startedAt.localeCompare(a.startedAt))
-  const newId = (prefix: 'b' | 'r') => `${prefix}-${randomBytes(10).toString('hex')}`
+  const newId = (prefix: 'b' | 'r' | 'u') => `${prefix}-${randomBytes(10).toString('hex')}`
 
   /** A backup as the provisioner would list it; `restorable` follows from the rest unless given. */
   function backupView(instance: InstanceView, fields: Partial<BackupView>): BackupView {
@@ -122,6 +131,42 @@ export async function contractStubProvisioner(options: { token?: string } = {}) 
     return null
   }
 
+  const finished = (status: UpgradeStatus) => status === 'succeeded' || status === 'rolled-back' || status === 'failed'
+  const upgradesNewestFirst = (list: UpgradeView[]) => list.toReversed().sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+
+  /** The version the catalog has for the instance when it is another than the one it runs. */
+  function targetOf(instance: InstanceView) {
+    const to = catalogVersions.get(instance.id)
+    return to !== undefined && to !== instance.recipeVersion ? to : undefined
+  }
+
+  /** Instances meant to run whose recipe has another version in the catalog, as GET /upgrades lists them. */
+  function available(): AvailableUpgrade[] {
+    return [...instances.values()]
+      .map((instance) => ({ instance, toVersion: targetOf(instance) }))
+      .filter((a): a is { instance: InstanceView; toVersion: string } => a.instance.desired === 'running' && a.toVersion !== undefined)
+      .map(({ instance, toVersion }) => ({
+        instanceId: instance.id,
+        organizationId: instance.organizationId,
+        recipe: instance.recipe,
+        fromVersion: instance.recipeVersion,
+        toVersion,
+        ready: instance.phase === 'ready',
+      }))
+  }
+
+  /** Why an instance cannot be upgraded now, as a refusal (in the provisioner's order of checks); null when it can. */
+  function upgradeRefusal(instanceId: string): UpgradeRefusal | null {
+    const refuse = (code: UpgradeRefusal['code'], message: string) => ({ instanceId, code, message })
+    const instance = instances.get(instanceId)
+    if (!instance) return refuse('not-found', 'no such instance')
+    if (!backupSettings.configured) return refuse('backups-unavailable', 'An upgrade needs a backup first, and backups are not set up on this server.')
+    if (upgrades.some((u) => u.instanceId === instanceId && !finished(u.status))) return refuse('busy', 'An upgrade of this tool is already queued or under way.')
+    if (!targetOf(instance)) return refuse('up-to-date', `It already runs version ${instance.recipeVersion}, the one in the catalog.`)
+    if (instance.desired !== 'running' || instance.phase !== 'ready') return refuse('not-running', 'Only a tool that is running and ready can be upgraded.')
+    return null
+  }
+
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://stub')
     calls.push(`${req.method} ${url.pathname}${url.search}`)
@@ -151,6 +196,41 @@ export async function contractStubProvisioner(options: { token?: string } = {}) 
           .map((i) => ({ instanceId: i.id, organizationId: i.organizationId, recipe: i.recipe, lastBackupAt: null })),
       }
       return json(res, 200, BackupProblems.parse(problems))
+    }
+    if (req.method === 'GET' && url.pathname === '/upgrades') {
+      return json(res, 200, { available: available(), upgrades: upgradesNewestFirst(upgrades) })
+    }
+    if (req.method === 'POST' && url.pathname === '/upgrades') {
+      const body = PostUpgradesBody.safeParse(JSON.parse((await readBody(req)) || 'null'))
+      if (!body.success) return error(res, 400, 'invalid-body', body.error.issues.map((i) => i.message).join('; '))
+      const queued: UpgradeView[] = []
+      const refused: UpgradeRefusal[] = []
+      for (const instanceId of new Set(body.data.instances)) {
+        const refusal = upgradeRefusal(instanceId)
+        if (refusal) {
+          refused.push(refusal)
+          continue
+        }
+        const instance = instances.get(instanceId)!
+        const upgrade = UpgradeView.parse({
+          id: newId('u'),
+          instanceId,
+          organizationId: instance.organizationId,
+          recipe: instance.recipe,
+          fromVersion: instance.recipeVersion,
+          toVersion: catalogVersions.get(instanceId)!,
+          status: 'queued',
+          backupId: null,
+          error: null,
+          requestedBy: body.data.requestedBy ?? null,
+          createdAt: now(),
+          startedAt: null,
+          finishedAt: null,
+        } satisfies UpgradeView)
+        upgrades.push(upgrade)
+        queued.push(upgrade)
+      }
+      return json(res, 202, { queued, refused })
     }
     if (parts[0] !== 'instances') return error(res, 404, 'not-found', 'no such endpoint')
     if (parts.length === 1 && req.method === 'GET') {
@@ -258,6 +338,9 @@ export async function contractStubProvisioner(options: { token?: string } = {}) 
       addEvent(instance.id, `restore:${backup.id}`, 'started')
       return json(res, 202, restore)
     }
+    if (req.method === 'GET' && action === 'upgrades') {
+      return json(res, 200, { upgrades: upgradesNewestFirst(upgrades.filter((u) => u.instanceId === instance.id)) })
+    }
     if (req.method === 'GET' && action === 'logs') {
       return json(res, 200, { containers: [{ service: 'web', container: `${instance.id}-web`, lines: ['listening on 8080', 'GET / 200'] }] })
     }
@@ -306,6 +389,63 @@ export async function contractStubProvisioner(options: { token?: string } = {}) 
       if (instance) instances.set(instance.id, { ...instance, phase: 'ready', updatedAt: now() })
       addEvent(restore.instanceId, `restore:${restore.backupId}`, status === 'succeeded' ? 'succeeded' : 'failed', error ?? '')
       return restore
+    },
+    upgrades,
+    /** The catalog ships a newer recipe version for this instance: GET /upgrades lists it. */
+    offerUpgrade(instanceId: string, toVersion: string) {
+      if (!instances.has(instanceId)) throw new Error(`stub: unknown instance ${instanceId}`)
+      catalogVersions.set(instanceId, toVersion)
+    },
+    /**
+     * Moves an upgrade on as the provisioner would: backing-up makes its
+     * pre-upgrade backup (done from upgrading on; the instance stays ready
+     * meanwhile); upgrading and rolling-back make the instance upgrading;
+     * succeeded and rolled-back make it ready again, on the new version or on
+     * the old one; failed leaves it failed once it was changed, and as it was
+     * when the upgrade failed before (at the backup).
+     */
+    moveUpgrade(id: string, status: Exclude<UpgradeStatus, 'queued'>, error: string | null = null) {
+      const index = upgrades.findIndex((u) => u.id === id)
+      if (index === -1) throw new Error(`stub: unknown upgrade ${id}`)
+      const before = upgrades[index]!
+      const instance = instances.get(before.instanceId)
+      if (!instance) throw new Error(`stub: unknown instance ${before.instanceId}`)
+      let backupId = before.backupId
+      if (!backupId) backupId = addBackup(instance.id, starting('pre-upgrade', before.requestedBy ?? undefined)).id
+      if (status !== 'backing-up') {
+        const backup = backups.find((b) => b.id === backupId)
+        if (backup?.status === 'running') updateBackup(backupId, { status: 'succeeded', sizeBytes: 12_400_000, fileCount: 120, finishedAt: now(), verification: { status: 'passed', message: null, at: now() } })
+      }
+      const upgrade = UpgradeView.parse({
+        ...before,
+        status,
+        backupId,
+        error: finished(status) && status !== 'succeeded' ? (error ?? 'the new version did not become healthy') : null,
+        startedAt: before.startedAt ?? now(),
+        finishedAt: finished(status) ? now() : null,
+      } satisfies UpgradeView)
+      upgrades[index] = upgrade
+      if (!before.startedAt) addEvent(instance.id, 'upgrade', 'started', `${upgrade.fromVersion} → ${upgrade.toVersion}`)
+      if (status === 'rolling-back') addEvent(instance.id, 'upgrade', 'retrying', error ?? 'rolling back')
+      const changed = before.status === 'upgrading' || before.status === 'rolling-back'
+      if (status === 'backing-up') {
+        // The backup runs beside the tool, which stays as it is.
+      } else if (!finished(status)) {
+        instances.set(instance.id, { ...instance, phase: 'upgrading', updatedAt: now() })
+      } else if (status === 'succeeded') {
+        instances.set(instance.id, { ...instance, phase: 'ready', recipeVersion: upgrade.toVersion, failure: null, updatedAt: now() })
+        addEvent(instance.id, 'upgrade', 'succeeded')
+      } else if (status === 'rolled-back') {
+        instances.set(instance.id, { ...instance, phase: 'ready', recipeVersion: upgrade.fromVersion, failure: null, updatedAt: now() })
+        addEvent(instance.id, 'upgrade', 'failed', upgrade.error ?? '')
+      } else if (changed) {
+        const failure = { step: 'upgrade', message: upgrade.error ?? '' }
+        instances.set(instance.id, { ...instance, phase: 'failed', failure, updatedAt: now() })
+        addEvent(instance.id, 'upgrade', 'failed', failure.message)
+      } else {
+        addEvent(instance.id, 'upgrade', 'failed', upgrade.error ?? '')
+      }
+      return upgrade
     },
     /** Whether a backup repository is set up, and whether it works (for backups-unavailable and the health page). */
     setBackups(settings: { configured?: boolean; repositoryError?: string | null }) {

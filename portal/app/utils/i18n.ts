@@ -5,6 +5,7 @@ import { helpdeskPrivacyEn, helpdeskPrivacyNl } from './i18n-helpdesk-privacy'
 import { helpdeskEn, helpdeskNl } from './i18n-helpdesk'
 import { helpdeskQueueEn, helpdeskQueueNl } from './i18n-helpdesk-queue'
 import { toolsEn, toolsNl } from './i18n-tools'
+import { upgradesEn, upgradesNl } from './i18n-upgrades'
 
 /**
  * Every string the portal shows, in English and Dutch. `nl` must have the
@@ -139,6 +140,7 @@ const en = {
   'login.error.unavailable': 'The sign-in service is not reachable right now. Please try again in a minute.',
   'login.tryAgain': 'Sign in again',
   ...toolsEn,
+  ...upgradesEn,
   ...helpdeskEn,
   ...helpdeskPrivacyEn,
   ...helpdeskQueueEn,
@@ -278,6 +280,7 @@ const nl: Record<MessageKey, string> = {
   'login.error.unavailable': 'De inlogdienst is nu niet bereikbaar. Probeer het over een minuut opnieuw.',
   'login.tryAgain': 'Opnieuw inloggen',
   ...toolsNl,
+  ...upgradesNl,
   ...helpdeskNl,
   ...helpdeskPrivacyNl,
   ...helpdeskQueueNl,

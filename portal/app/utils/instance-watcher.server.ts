@@ -4,14 +4,16 @@ import { env } from './env.server'
 import { deliverDesiredState, desiredForProvisioner, recordObservation, recordSyncFailure, trackedInstances } from './instances.server'
 import { logger } from './logger.server'
 import { provisioner, ProvisionerUnavailable, type InstanceView, type ProvisionerClient } from './provisioner.server'
+import { followUpAnnouncedUpgrades } from './upgrade-ends.server'
 
 /**
  * Keeps the portal's instance records in step with the provisioner: every
  * few seconds it asks for the instances of each organisation that has live
- * ones, stores the phase (the ready and failed mails go with the change, see
- * recordObservation), and re-sends the desired state wherever the
+ * ones, stores the phase (the ready, failed and upgrade mails go with the
+ * change, see recordObservation), and re-sends the desired state wherever the
  * provisioner does not have it yet — an approval made while the provisioner
  * was down, a pause it never heard of. So a PUT is retried until accepted.
+ * Last, it follows up the upgrades whose end no phase showed.
  */
 export class InstanceWatcher {
   private timer: NodeJS.Timeout | undefined
@@ -65,12 +67,13 @@ export class InstanceWatcher {
         if ((await this.reconcile(instance, known.get(instance.id))) === 'unavailable') return
       }
     }
+    await followUpAnnouncedUpgrades(this.client())
   }
 
   private async reconcile(instance: Instance, view: InstanceView | undefined) {
     const wanted = desiredForProvisioner(instance)
     if (view && view.desired === wanted) {
-      await recordObservation(instance.id, view)
+      await recordObservation(instance.id, view, this.client())
       return 'delivered'
     }
     // Unknown to the provisioner, or it wants something else than we asked: say it (again).

@@ -19,6 +19,8 @@ import {
 import { completedBy, onboardingCoursesFor, type OnboardingCourse } from './academy/onboarding.server'
 import { openFailureTicket } from './helpdesk/failure-ticket.server'
 import { stepLabel } from './steps'
+import { mailUpgradeEnded } from './upgrade-mails.server'
+import { upgradeOutcome } from './upgrade-ends.server'
 
 type Tx = Prisma.TransactionClient
 
@@ -92,7 +94,7 @@ export async function deliverDesiredState(instanceId: string, client: Provisione
     } else {
       view = await client.putInstance(instance.id, putBody(instance, instance.organization))
     }
-    await recordObservation(instance.id, view)
+    await recordObservation(instance.id, view, client)
     return { outcome: 'delivered', view }
   } catch (error) {
     return recordSyncFailure([instance.id], error)
@@ -135,8 +137,16 @@ export async function recordSyncFailure(instanceIds: string[], error: unknown): 
  * which for a removed one means there is nothing left). A change of phase is
  * written with a compare-and-set on the old phase, so of two portal processes
  * only one sends the mail that goes with it.
+ *
+ * Leaving the upgrading phase ends an upgrade: the admins get the mail of
+ * its outcome (from the upgrade's own record) instead of the ready or failed
+ * mail. Until that record says it has finished, the phase stays upgrading
+ * here and the next observation looks again: the provisioner passes through
+ * ready, failed and restoring on its way back from a failed upgrade, and the
+ * mail must tell the end, once. (An upgrade that ends with no phase change
+ * is followed up by the watcher: followUpAnnouncedUpgrades.)
  */
-export async function recordObservation(instanceId: string, view: InstanceView | null) {
+export async function recordObservation(instanceId: string, view: InstanceView | null, client: ProvisionerClient = provisioner()) {
   const before = await db().instance.findUnique({ where: { id: instanceId } })
   if (!before) return
   const now = new Date()
@@ -159,17 +169,27 @@ export async function recordObservation(instanceId: string, view: InstanceView |
     await db().instance.update({ where: { id: instanceId }, data })
     return
   }
+  const upgrade = before.phase === 'upgrading' ? await upgradeOutcome(instanceId, client) : null
+  if (upgrade?.state === 'pending') {
+    await db().instance.update({ where: { id: instanceId }, data: { ...data, phase: before.phase } })
+    return
+  }
+  const ended = upgrade?.state === 'ended' ? upgrade : null
   await db().$transaction(async (tx) => {
     const { count } = await tx.instance.updateMany({ where: { id: instanceId, phase: before.phase }, data })
     if (count === 0) return
-    if (view.phase === 'ready' && !before.readyMailedAt) {
+    // Back from an upgrade is not "ready for the first time": that mail went long ago.
+    if (view.phase === 'ready' && !before.readyMailedAt && before.phase !== 'upgrading') {
       await tx.instance.update({ where: { id: instanceId }, data: { readyMailedAt: now } })
       await mailAdmins(tx, before, 'ready', { url: view.url })
     }
+    let ticket: { id: string; number: number } | null = null
     if (view.phase === 'failed') {
-      const ticket = await openFailureTicket(tx, before, view.failure)
-      await mailAdmins(tx, before, 'failed', { failure: view.failure, ticket })
+      ticket = await openFailureTicket(tx, before, view.failure, ended?.upgrade)
+      // A failed upgrade has a mail of its own, which names the ticket.
+      if (ended?.upgrade.status !== 'failed') await mailAdmins(tx, before, 'failed', { failure: view.failure, ticket })
     }
+    if (ended) await mailUpgradeEnded(tx, before, ended, { phase: view.phase, url: view.url, ticket })
   })
 }
 
@@ -302,6 +322,6 @@ export async function restartInstance(actor: Actor, organization: Organization, 
   })
   const view = await client.restartInstance(instance.id)
   await db().auditEntry.create({ data: { actorId: actor.userId, action: 'instance.restart', targetType: 'instance', targetId: instance.id, data: { organizationId: organization.id } } })
-  await recordObservation(instance.id, view)
+  await recordObservation(instance.id, view, client)
   return view
 }

@@ -190,3 +190,98 @@ describe('ProvisionerClient and backups', () => {
     await shaped.close()
   })
 })
+
+describe('ProvisionerClient and upgrades', () => {
+  const coop = { id: 'org-upgrades', slug: 'upgrade-coop', name: 'Upgrade Coop' }
+
+  /** A ready instance of the recipe its id starts with. */
+  async function readyInstance(id: string) {
+    await stub.client().putInstance(id, { organization: coop, recipe: id.split('-')[0]!, adminEmail: 'a@example.org' })
+    stub.setPhase(id, 'ready')
+  }
+
+  it('lists the available upgrades, queues some, refuses others per instance, and follows one to its end', async () => {
+    const client = stub.client()
+    await readyInstance('nextcloud-upgrade-coop')
+    await readyInstance('loomio-upgrade-coop')
+    await readyInstance('discourse-upgrade-coop')
+    stub.offerUpgrade('nextcloud-upgrade-coop', '1.1.0')
+    stub.offerUpgrade('loomio-upgrade-coop', '2.0.0')
+    stub.setPhase('loomio-upgrade-coop', 'suspended')
+
+    const overview = await client.upgrades()
+    expect(overview.available).toEqual(
+      expect.arrayContaining([
+        { instanceId: 'nextcloud-upgrade-coop', organizationId: coop.id, recipe: 'nextcloud', fromVersion: '1.0.0', toVersion: '1.1.0', ready: true },
+        { instanceId: 'loomio-upgrade-coop', organizationId: coop.id, recipe: 'loomio', fromVersion: '1.0.0', toVersion: '2.0.0', ready: false },
+      ]),
+    )
+
+    const started = await client.startUpgrades(['nextcloud-upgrade-coop', 'loomio-upgrade-coop', 'discourse-upgrade-coop', 'never-heard-of'], 'portal-user:op')
+    expect(stub.calls.at(-1)).toBe('POST /upgrades')
+    expect(started.queued).toEqual([
+      expect.objectContaining({ instanceId: 'nextcloud-upgrade-coop', fromVersion: '1.0.0', toVersion: '1.1.0', status: 'queued', requestedBy: 'portal-user:op', backupId: null }),
+    ])
+    expect(started.refused.map((r) => [r.instanceId, r.code])).toEqual([
+      ['loomio-upgrade-coop', 'not-running'],
+      ['discourse-upgrade-coop', 'up-to-date'],
+      ['never-heard-of', 'not-found'],
+    ])
+    const [upgrade] = started.queued
+    // A second request for the same instance while the first is queued: busy.
+    expect((await client.startUpgrades(['nextcloud-upgrade-coop'])).refused).toEqual([expect.objectContaining({ code: 'busy' })])
+
+    stub.moveUpgrade(upgrade!.id, 'backing-up')
+    // The backup runs beside the tool; the new version makes it upgrading.
+    expect((await client.getInstance('nextcloud-upgrade-coop'))?.phase).toBe('ready')
+    stub.moveUpgrade(upgrade!.id, 'upgrading')
+    expect((await client.getInstance('nextcloud-upgrade-coop'))?.phase).toBe('upgrading')
+    stub.moveUpgrade(upgrade!.id, 'succeeded')
+    const after = await client.instanceUpgrades('nextcloud-upgrade-coop')
+    expect(after.upgrades).toEqual([expect.objectContaining({ id: upgrade!.id, status: 'succeeded', error: null })])
+    expect(after.upgrades[0]!.backupId).toMatch(/^b-/)
+    expect(after.upgrades[0]!.finishedAt).not.toBeNull()
+    expect(await client.getInstance('nextcloud-upgrade-coop')).toMatchObject({ phase: 'ready', recipeVersion: '1.1.0' })
+    expect((await client.backups('nextcloud-upgrade-coop')).backups[0]).toMatchObject({ id: after.upgrades[0]!.backupId, kind: 'pre-upgrade', status: 'succeeded' })
+    expect((await client.events('nextcloud-upgrade-coop')).filter((e) => e.step === 'upgrade').map((e) => `${e.status} ${e.message}`)).toEqual([
+      'started 1.0.0 → 1.1.0',
+      'succeeded ',
+    ])
+    // Up to date now: no longer listed.
+    expect((await client.upgrades()).available.map((a) => a.instanceId)).not.toContain('nextcloud-upgrade-coop')
+    expect((await client.upgrades()).upgrades.map((u) => u.id)).toContain(upgrade!.id)
+    expect(await client.instanceUpgrades('discourse-upgrade-coop')).toEqual({ upgrades: [] })
+  })
+
+  it('rolls back to the old version, and says the instance failed when even that did not work', async () => {
+    const client = stub.client()
+    await readyInstance('matrix-upgrade-coop')
+    stub.offerUpgrade('matrix-upgrade-coop', '1.2.0')
+    const first = (await client.startUpgrades(['matrix-upgrade-coop'])).queued[0]!
+    stub.moveUpgrade(first.id, 'rolling-back', 'health:web never answered')
+    expect((await client.getInstance('matrix-upgrade-coop'))?.phase).toBe('upgrading')
+    stub.moveUpgrade(first.id, 'rolled-back', 'health:web never answered')
+    expect(await client.getInstance('matrix-upgrade-coop')).toMatchObject({ phase: 'ready', recipeVersion: '1.0.0' })
+    expect((await client.upgrades()).available.map((a) => a.instanceId)).toContain('matrix-upgrade-coop')
+
+    const second = (await client.startUpgrades(['matrix-upgrade-coop'])).queued[0]!
+    stub.moveUpgrade(second.id, 'rolling-back', 'health:web never answered')
+    stub.moveUpgrade(second.id, 'failed', 'the old version did not start again')
+    expect(await client.getInstance('matrix-upgrade-coop')).toMatchObject({ phase: 'failed', failure: { step: 'upgrade', message: 'the old version did not start again' } })
+    expect((await client.instanceUpgrades('matrix-upgrade-coop')).upgrades.map((u) => u.status)).toEqual(['failed', 'rolled-back'])
+
+    // Failed at its backup, before anything changed: the tool stays as it was.
+    stub.setPhase('matrix-upgrade-coop', 'ready')
+    const third = (await client.startUpgrades(['matrix-upgrade-coop'])).queued[0]!
+    stub.moveUpgrade(third.id, 'backing-up')
+    stub.moveUpgrade(third.id, 'failed', 'The backup before the upgrade did not work, so nothing was changed.')
+    expect(await client.getInstance('matrix-upgrade-coop')).toMatchObject({ phase: 'ready', recipeVersion: '1.0.0' })
+  })
+
+  it('checks the instance ids against the contract before sending them', async () => {
+    const calls = stub.calls.length
+    await expect(stub.client().startUpgrades([])).rejects.toThrow()
+    await expect(stub.client().startUpgrades(['Not An Id'])).rejects.toThrow()
+    expect(stub.calls.length).toBe(calls)
+  })
+})

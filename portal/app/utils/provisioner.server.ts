@@ -7,20 +7,28 @@ import {
   InstanceEvent,
   InstanceId,
   InstanceList,
+  InstanceUpgrades,
   InstanceView,
   LogsView,
   OrganizationBackups,
   PostBackupBody,
   PostRestoreBody,
+  PostUpgradesBody,
   PutInstanceBody,
   RestoreView,
+  UpgradeOverview,
+  UpgradeRefusal,
+  UpgradesStarted,
 } from '@commons/provisioner/contract'
 import type { z } from 'zod'
 import { env } from './env.server'
 import { readSse } from './sse.server'
 
-export type { BackupProblems, BackupView, InstanceEvent, InstanceView, RestoreView } from '@commons/provisioner/contract'
+export type { AvailableUpgrade, BackupProblems, BackupView, InstanceEvent, InstanceView, RestoreView, UpgradeStatus, UpgradeView } from '@commons/provisioner/contract'
 export type BackupList = z.infer<typeof BackupList>
+export type UpgradeOverview = z.infer<typeof UpgradeOverview>
+export type UpgradesStarted = z.infer<typeof UpgradesStarted>
+export type UpgradeRefusal = z.infer<typeof UpgradeRefusal>
 export type LogsView = z.infer<typeof LogsView>
 
 /** The provisioner could not be reached (refused, timed out, or a proxy in between said 502-504). */
@@ -135,6 +143,25 @@ export class ProvisionerClient {
   /** What an operator must look at: failed backups and checks, overdue instances. */
   backupProblems() {
     return this.json('GET', '/backups/problems', BackupProblems)
+  }
+
+  /** Instances whose recipe has a newer version in the catalog, and the recent upgrades of all instances. */
+  upgrades() {
+    return this.json('GET', '/upgrades', UpgradeOverview)
+  }
+
+  /**
+   * Queues upgrades of these instances (the provisioner runs them one after
+   * another); each instance it will not upgrade comes back as a refusal with
+   * its code, not as an error of the whole request.
+   */
+  async startUpgrades(instanceIds: string[], requestedBy?: string) {
+    return this.json('POST', '/upgrades', UpgradesStarted, PostUpgradesBody.parse({ instances: instanceIds, requestedBy }))
+  }
+
+  /** The instance's upgrades, newest first. */
+  instanceUpgrades(id: string) {
+    return this.json('GET', `/instances/${encodeURIComponent(id)}/upgrades`, InstanceUpgrades)
   }
 
   /**

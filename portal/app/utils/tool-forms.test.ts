@@ -1,6 +1,6 @@
-import { PostRestoreBody } from '@commons/provisioner/contract'
+import { InstanceId, PostRestoreBody } from '@commons/provisioner/contract'
 import { describe, expect, it } from 'vitest'
-import { demandSchema, quotaSchema, rejectSchema, removeInstanceSchema, restoreBackupSchema, toolRequestSchema } from './tool-forms'
+import { demandSchema, quotaSchema, rejectSchema, removeInstanceSchema, restoreBackupSchema, toolRequestSchema, upgradeSelectedSchema } from './tool-forms'
 
 const messages = (result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }) =>
   Object.fromEntries((result.error?.issues ?? []).map((i) => [String(i.path[0]), i.message]))
@@ -37,6 +37,15 @@ describe('the forms of the catalog and requests', () => {
     for (const backupId of [id, 'b-short', '../b-0123456789', 'B-0123456789ABCDEF', `b-${'a'.repeat(41)}`]) {
       const ours = restoreBackupSchema.safeParse({ intent: 'restore', backupId, confirm: true }).success
       expect(ours, backupId).toBe(PostRestoreBody.safeParse({ backupId }).success)
+    }
+  })
+
+  it('want at least one instance chosen to upgrade, each an id the contract accepts', () => {
+    expect(messages(upgradeSelectedSchema.safeParse({ intent: 'upgrade-selected' }))).toEqual({ instances: 'upgrades.error.noneChosen' })
+    expect(messages(upgradeSelectedSchema.safeParse({ intent: 'upgrade-selected', instances: [] }))).toEqual({ instances: 'upgrades.error.noneChosen' })
+    for (const id of ['nextcloud-groene-bakkerij', 'ab', 'Nextcloud-x', '-nextcloud', `n${'a'.repeat(63)}`, 'nextcloud_x']) {
+      const ours = upgradeSelectedSchema.safeParse({ intent: 'upgrade-selected', instances: [id] }).success
+      expect(ours, id).toBe(InstanceId.safeParse(id).success)
     }
   })
 })

@@ -56,3 +56,25 @@ export const restoreBackupSchema = z.object({
   backupId: z.string({ error: 'error.400' }).regex(/^b-[a-z0-9]{10,40}$/, 'error.400'),
   confirm: z.literal(true, { error: 'instance.backups.restore.mustConfirm' }),
 })
+
+/** The contract's instance ids (DNS-safe); anything else is not worth asking about. */
+const instanceId = z.string({ error: 'error.400' }).regex(/^[a-z][a-z0-9-]{2,62}$/, 'error.400')
+
+/**
+ * The operators' upgrade forms: the chosen rows (a checkbox per available
+ * upgrade), all that can start now, or all of one tool. The action checks
+ * each chosen id again against what the provisioner lists as available.
+ */
+export const upgradeSelectedSchema = z.object({
+  intent: z.literal('upgrade-selected'),
+  instances: z.array(instanceId, { error: 'upgrades.error.noneChosen' }).min(1, 'upgrades.error.noneChosen').max(500, 'error.400'),
+})
+export const upgradeAllSchema = z.object({ intent: z.literal('upgrade-all') })
+export const upgradeToolSchema = z.object({ intent: z.literal('upgrade-tool'), recipeId })
+
+/** On the server: the same, and every chosen id among those the provisioner lists as available now. */
+export function upgradeSelectedAmong(available: ReadonlySet<string>) {
+  return upgradeSelectedSchema.extend({
+    instances: upgradeSelectedSchema.shape.instances.refine((ids) => ids.every((id) => available.has(id)), 'upgrades.error.notAvailable'),
+  })
+}

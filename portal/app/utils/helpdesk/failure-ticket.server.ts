@@ -1,5 +1,5 @@
 import type { Instance, Prisma } from '~/generated/prisma/client'
-import type { InstanceView } from '../provisioner.server'
+import type { InstanceView, UpgradeView } from '../provisioner.server'
 import { stepLabel } from '../steps'
 import { translator, type Language } from '../i18n'
 import { toolName } from '../instances.server'
@@ -13,9 +13,10 @@ type Tx = Prisma.TransactionClient
  * hosting queue, with the instance, the failed step and the error, requested
  * by the admin who asked for the tool (so they follow it by mail). One
  * ticket per failure: a failure while the last one is still open adds a note
- * instead of a second ticket.
+ * instead of a second ticket. An upgrade that failed (and could not be
+ * rolled back) says so, with the versions and the backup made before.
  */
-export async function openFailureTicket(tx: Tx, instance: Instance, failure: InstanceView['failure']) {
+export async function openFailureTicket(tx: Tx, instance: Instance, failure: InstanceView['failure'], upgrade?: UpgradeView) {
   const request = instance.requestId ? await tx.toolRequest.findUnique({ where: { id: instance.requestId }, include: { requestedBy: true } }) : null
   const admin =
     request?.requestedBy ??
@@ -24,8 +25,12 @@ export async function openFailureTicket(tx: Tx, instance: Instance, failure: Ins
   const lang: Language = admin?.locale === 'en' ? 'en' : 'nl'
   const t = translator(lang)
   const step = failure ? stepLabel(failure.step, t) : '—'
+  const tool = toolName(instance.recipeId, lang)
+  const failedUpgrade = upgrade?.status === 'failed' ? upgrade : undefined
   const detail = [
-    t('helpdesk.failure.body', { tool: toolName(instance.recipeId, lang), instance: instance.id }),
+    failedUpgrade
+      ? t('helpdesk.failure.upgrade.body', { tool, instance: instance.id, from: failedUpgrade.fromVersion, to: failedUpgrade.toVersion, backup: failedUpgrade.backupId ?? '—' })
+      : t('helpdesk.failure.body', { tool, instance: instance.id }),
     '',
     `- ${t('helpdesk.failure.step')}: ${step} (\`${failure?.step ?? 'unknown'}\`)`,
     `- ${t('helpdesk.failure.error')}: ${failure?.message ?? '—'}`,
@@ -41,13 +46,13 @@ export async function openFailureTicket(tx: Tx, instance: Instance, failure: Ins
     SYSTEM,
     {
       organizationId: instance.organizationId,
-      subject: t('helpdesk.failure.subject', { tool: toolName(instance.recipeId, lang) }).slice(0, 150),
+      subject: t(failedUpgrade ? 'helpdesk.failure.upgrade.subject' : 'helpdesk.failure.subject', { tool }).slice(0, 150),
       body: detail,
       category: 'TOOL_PROBLEM',
       priority: 'HIGH',
       instanceId: instance.id,
       groupId: 'hosting',
-      tags: ['provisioning'],
+      tags: [failedUpgrade ? 'upgrade' : 'provisioning'],
       channel: 'SYSTEM',
       requester: { userId: admin?.id ?? null, email: admin?.email ?? instance.adminEmail, name: admin?.name ?? instance.adminEmail, language: lang },
       // The failure mail to the admins names the ticket; a second "we received your request" would only confuse.

@@ -10,7 +10,7 @@ import { ensureProxy } from './proxy.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
-type ProvisionerSecrets = { apiToken: string; secretsKey: string; backupPassword: string }
+type ProvisionerSecrets = { apiToken: string; secretsKey: string; backupPassword: string; backupVolume: string }
 
 /**
  * The API token, the sealing key and the backup password, made once per data
@@ -23,8 +23,11 @@ function provisionerSecrets(file: string): ProvisionerSecrets {
     secretsKey: known.secretsKey ?? randomBytes(32).toString('base64'),
     // Folders made before backups existed get one now.
     backupPassword: known.backupPassword ?? randomBytes(32).toString('base64'),
+    // The repository's volume goes with its password: a volume outlives the data folder
+    // (a new clone, a wiped .data), and another folder's password would not open it.
+    backupVolume: known.backupVolume ?? `commons-backups-${randomBytes(6).toString('hex')}`,
   }
-  if (known.backupPassword === undefined) {
+  if (known.backupPassword === undefined || known.backupVolume === undefined) {
     mkdirSync(path.dirname(file), { recursive: true })
     writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 })
   }
@@ -49,6 +52,8 @@ export async function startProvisionerStack(opts: {
   stops: (() => Promise<void>)[]
   env?: Record<string, string>
   log?: (line: string) => void
+  /** Remove the backup repository's volume at the end (test runs); kept by default (npm run dev). */
+  dropBackupsOnStop?: boolean
 }): Promise<{ url: string; apiToken: string; instanceOrigin: (host: string) => string }> {
   const log = opts.log ?? (() => {})
   log('Starting the Docker engine and building the local images …')
@@ -81,7 +86,7 @@ export async function startProvisionerStack(opts: {
       PULL_IMAGES: 'false',
       // Backups in a Docker volume of this data folder's own, with Debian's restic.
       BACKUP_PASSWORD: secrets.backupPassword,
-      BACKUP_REPOSITORY: `volume:${opts.proxyName}-backups`,
+      BACKUP_REPOSITORY: `volume:${secrets.backupVolume}`,
       BACKUP_IMAGE: images.restic,
       ...opts.env,
     },
@@ -90,6 +95,15 @@ export async function startProvisionerStack(opts: {
   child.stdout.pipe(out)
   child.stderr.pipe(out)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  if (opts.dropBackupsOnStop) {
+    // Runs after the provisioner's own stop (stops run last first).
+    opts.stops.push(async () => {
+      await docker
+        .getVolume(secrets.backupVolume)
+        .remove()
+        .catch(() => undefined)
+    })
+  }
   opts.stops.push(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM')

@@ -65,6 +65,7 @@ try {
           proxyName: `commons-test-proxy-${offset}-0`,
           stops,
           env: { PROVISIONER_NAME: `commons-provisioner-e2e-${offset}`, LOG_LEVEL: 'info', RETRY_BASE_MS: '500', RESYNC_MS: '5000', REMOVED_VOLUME_GRACE_DAYS: '0' },
+          dropBackupsOnStop: true,
         })
   console.log(`test stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 

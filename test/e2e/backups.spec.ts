@@ -81,7 +81,10 @@ test('an organisation admin backs up a tool, sees the backup checked, and restor
 
   // The operator's health page knows about backups too.
   await operator.page.goto('/operator/health')
-  await expect(operator.page.getByRole('heading', { level: 1 })).toBeVisible()
+  await expect(operator.page.getByRole('heading', { level: 1, name: 'Platform health' })).toBeVisible()
+  await expect(operator.page.getByRole('table', { name: 'Hosts' }).getByRole('cell', { name: 'Answers' })).toBeVisible()
+  await expect(operator.page.getByText('The backup repository works.')).toBeVisible()
+  await expectAccessible(operator.page, 'operators’ health page')
   await operator.context.close()
 
   await page.getByLabel(`Yes, remove ${tool} for ${orgName}`).check()

@@ -71,6 +71,16 @@ describe('the operators’ health page', () => {
     // Nextcloud's only backup failed: it has no good one.
     expect(health.overdue).toEqual([expect.objectContaining({ instanceId: `nextcloud-${slug}`, tool: 'Nextcloud', lastBackupAt: null })])
 
+    // The platform part: the host, tools by phase, the failed tool with its step, by name.
+    stub.setPhase(`loomio-${slug}`, 'failed', { step: 'health:app', message: '"app" did not answer its health check within 60 seconds.' })
+    const again = await load(await cookieOf('operator-3', ['platform-operator']))
+    if (again instanceof Response || again.platform.state !== 'answered') throw new Error(`expected the platform part, got ${JSON.stringify(again)}`)
+    expect(again.platform.hosts).toEqual([expect.objectContaining({ name: 'stub-host', reachable: true, cpus: 2 })])
+    expect(Object.fromEntries(again.platform.phases)).toMatchObject({ ready: expect.any(Number), failed: expect.any(Number) })
+    expect(again.platform.failed).toEqual(
+      expect.arrayContaining([expect.objectContaining({ instanceId: `loomio-${slug}`, tool: 'Loomio', org: { name: 'Zorgcoöperatie Ede', slug }, step: 'health:app' })]),
+    )
+
     stub.setBackups({ configured: false, repositoryError: null })
     expect(await load(await cookieOf('operator-1', ['platform-operator']))).toMatchObject({ state: 'answered', configured: false, failed: [], overdue: [] })
   })
@@ -79,7 +89,7 @@ describe('the operators’ health page', () => {
     const cookie = await cookieOf('operator-2', ['platform-operator'])
     await stub.stop()
     try {
-      expect(await load(cookie)).toEqual({ state: 'unreachable' })
+      expect(await load(cookie)).toEqual({ state: 'unreachable', platform: { state: 'unreachable' } })
     } finally {
       stub = await contractStubProvisioner()
     }

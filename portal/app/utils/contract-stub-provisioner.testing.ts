@@ -4,6 +4,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
   BackupProblems,
+  PlatformOverview,
   BackupView,
   InstanceId,
   PostBackupBody,
@@ -179,6 +180,30 @@ export async function contractStubProvisioner(options: { token?: string } = {}) 
       if (!backupSettings.configured) return unconfigured()
       const org = url.searchParams.get('organization')
       return json(res, 200, { backups: newestFirst(backups.filter((b) => b.organizationId === org)) })
+    }
+    if (req.method === 'GET' && url.pathname === '/overview') {
+      // One made-up host; phases and failures from the instances in memory.
+      const all = [...instances.values()].filter((i) => i.phase !== 'purged')
+      const phases: Record<string, number> = {}
+      for (const i of all) phases[i.phase] = (phases[i.phase] ?? 0) + 1
+      return json(
+        res,
+        200,
+        PlatformOverview.parse({
+          hosts: [{ name: 'stub-host', reachable: true, error: null, engineVersion: '20.10.24', operatingSystem: 'Debian GNU/Linux 12 (bookworm)', cpus: 2, memoryBytes: 4 * 1024 ** 3, containersRunning: all.length, containersStopped: 0, swarm: 'inactive' }],
+          phases,
+          failed: all
+            .filter((i) => i.phase === 'failed')
+            .map((i) => ({ instanceId: i.id, organizationId: i.organizationId, recipe: i.recipe, step: i.failure?.step ?? '', message: i.failure?.message ?? '', since: i.updatedAt })),
+          recentFailures: [...events.values()]
+            .flat()
+            .filter((e) => e.status === 'retrying' || e.status === 'failed')
+            .reverse()
+            .slice(0, 50)
+            .map((e) => ({ instanceId: e.instanceId, step: e.step, status: e.status as 'retrying' | 'failed', message: e.message, at: e.at })),
+          lastSweepAt: new Date().toISOString(),
+        }),
+      )
     }
     if (req.method === 'GET' && url.pathname === '/backups/problems') {
       if (!backupSettings.configured) {

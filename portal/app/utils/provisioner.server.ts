@@ -11,6 +11,7 @@ import {
   InstanceView,
   LogsView,
   OrganizationBackups,
+  PlatformOverview,
   PostBackupBody,
   PostRestoreBody,
   PostUpgradesBody,
@@ -24,7 +25,7 @@ import type { z } from 'zod'
 import { env } from './env.server'
 import { readSse } from './sse.server'
 
-export type { AvailableUpgrade, BackupProblems, BackupView, InstanceEvent, InstanceView, RestoreView, UpgradeStatus, UpgradeView } from '@commons/provisioner/contract'
+export type { AvailableUpgrade, PlatformOverview, BackupProblems, BackupView, InstanceEvent, InstanceView, RestoreView, UpgradeStatus, UpgradeView } from '@commons/provisioner/contract'
 export type BackupList = z.infer<typeof BackupList>
 export type UpgradeOverview = z.infer<typeof UpgradeOverview>
 export type UpgradesStarted = z.infer<typeof UpgradesStarted>
@@ -143,6 +144,11 @@ export class ProvisionerClient {
   /** What an operator must look at: failed backups and checks, overdue instances. */
   backupProblems() {
     return this.json('GET', '/backups/problems', BackupProblems)
+  }
+
+  /** Hosts, instances by phase, failed instances and recent step failures: the health page. */
+  overview() {
+    return this.json('GET', '/overview', PlatformOverview)
   }
 
   /** Instances whose recipe has a newer version in the catalog, and the recent upgrades of all instances. */

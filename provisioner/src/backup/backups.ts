@@ -127,21 +127,7 @@ export class Backups {
    * the work (and its check) goes on in the background.
    */
   async request(instanceId: string, kind: BackupKind, requestedBy?: string): Promise<BackupRow> {
-    const row = await this.opts.instances.get(instanceId)
-    if (!row) throw new BackupRefused('not-found', 'no such instance')
-    this.assertBackupable(row)
-    if (await this.opts.store.underWay(instanceId)) throw new BackupRefused('busy', 'A backup or a restore of this tool is under way. Try again when it is done.')
-    const recipe = await this.recipeOf(row)
-    const backup = await this.opts.store.start({
-      instanceId,
-      organizationId: row.organizationId,
-      recipe: row.recipe,
-      recipeVersion: row.recipeVersion,
-      kind,
-      volumes: recipe.backup.volumes,
-      dumps: recipe.backup.dumps.map((d) => d.name),
-      requestedBy,
-    })
+    const backup = await this.startFor(instanceId, kind, requestedBy)
     const work = this.opts.controller.exclusive(instanceId, async () => {
       const ctx = await this.opts.controller.stepContext(instanceId).catch(async (error: unknown) => {
         // The row must not stay "running": that would make the tool busy for good.
@@ -152,6 +138,29 @@ export class Backups {
     })
     void this.track(work.then(() => this.verifyInBackground(backup.id))).catch((error: unknown) => this.opts.log.error('backup failed', { backup: backup.id, err: message(error) }))
     return backup
+  }
+
+  /** The row of a new backup of a running, ready instance with nothing else under way, naming what its recipe version backs up. */
+  private async startFor(instanceId: string, kind: BackupKind, requestedBy?: string): Promise<BackupRow> {
+    const row = await this.opts.instances.get(instanceId)
+    if (!row) throw new BackupRefused('not-found', 'no such instance')
+    this.assertBackupable(row)
+    if (await this.opts.store.underWay(instanceId)) throw new BackupRefused('busy', 'A backup or a restore of this tool is under way. Try again when it is done.')
+    return this.startRow(row, kind, requestedBy)
+  }
+
+  private async startRow(row: InstanceRow, kind: BackupKind, requestedBy?: string): Promise<BackupRow> {
+    const recipe = await this.recipeOf(row)
+    return this.opts.store.start({
+      instanceId: row.id,
+      organizationId: row.organizationId,
+      recipe: row.recipe,
+      recipeVersion: row.recipeVersion,
+      kind,
+      volumes: recipe.backup.volumes,
+      dumps: recipe.backup.dumps.map((d) => d.name),
+      requestedBy,
+    })
   }
 
   private assertBackupable(row: InstanceRow) {
@@ -410,17 +419,7 @@ export class Backups {
     // 1. The way back: the state as it is now (not when going back from a failed upgrade: that state is what failed).
     let safety: BackupRow | undefined
     if (opts.safety) {
-      const recipe = await this.recipeOf(ctx.row)
-      safety = await store.start({
-        instanceId: id,
-        organizationId: ctx.row.organizationId,
-        recipe: ctx.row.recipe,
-        recipeVersion: ctx.row.recipeVersion,
-        kind: 'pre-restore',
-        volumes: recipe.backup.volumes,
-        dumps: recipe.backup.dumps.map((d) => d.name),
-        requestedBy: restore.requestedBy ?? undefined,
-      })
+      safety = await this.startRow(ctx.row, 'pre-restore', restore.requestedBy ?? undefined)
       await store.setSafetyBackup(restore.id, safety.id)
       if (!(await this.runBackup(safety, ctx))) {
         const plain = 'The current state could not be backed up first, so nothing was restored. The tool is unchanged.'
@@ -525,20 +524,7 @@ export class Backups {
    * backup it can go back to). Returns the row and what is wrong with it, if anything.
    */
   async backupAndCheck(instanceId: string, kind: BackupKind, requestedBy?: string): Promise<{ backup: BackupRow; problems: string[] }> {
-    const row = await this.opts.instances.get(instanceId)
-    if (!row) throw new BackupRefused('not-found', 'no such instance')
-    this.assertBackupable(row)
-    const recipe = await this.recipeOf(row)
-    const backup = await this.opts.store.start({
-      instanceId,
-      organizationId: row.organizationId,
-      recipe: row.recipe,
-      recipeVersion: row.recipeVersion,
-      kind,
-      volumes: recipe.backup.volumes,
-      dumps: recipe.backup.dumps.map((d) => d.name),
-      requestedBy,
-    })
+    const backup = await this.startFor(instanceId, kind, requestedBy)
     return this.track(
       this.opts.controller.exclusive(instanceId, async () => {
         if (!(await this.runBackup(backup, await this.opts.controller.stepContext(instanceId)))) {

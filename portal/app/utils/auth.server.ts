@@ -135,6 +135,12 @@ export async function finishLogin(request: Request) {
     activeOrganizationId: firstMembership?.organizationId ?? null,
   })
   logger.info({ userId: user.id }, 'signed in')
+  // Have the keys that sign logout tokens before this session can be ended:
+  // fetched only when Keycloak's logout call is already waiting on us, a busy
+  // Keycloak sometimes did not answer in time, and the session outlived the logout.
+  void logoutKeys()
+    .then((keys) => (keys.fresh ? undefined : keys.reload()))
+    .catch((error: unknown) => logger.warn({ err: error }, 'could not fetch the keys that sign logout tokens; tried again at the first logout'))
   return { returnTo: attempt.returnTo, setCookie: session.setCookie }
 }
 
@@ -156,15 +162,18 @@ let jwks: ReturnType<typeof createRemoteJWKSet> | undefined
  * another app, an admin ending it, expiry). We verify the logout token and
  * delete the matching portal sessions.
  */
-export async function handleBackchannelLogout(logoutToken: string): Promise<number> {
+/** The keys that sign logout tokens, kept a day (an unknown key id still makes jose fetch them again at once). */
+async function logoutKeys() {
+  if (jwks) return jwks
   const config = await oidcConfiguration()
   const jwksUri = config.serverMetadata().jwks_uri
   if (!jwksUri) throw new Error('the identity provider publishes no jwks_uri')
-  // Fetched while Keycloak waits for our answer to its logout call: keep the
-  // keys for a day (an unknown key id still makes jose fetch them again at
-  // once) and give a busy Keycloak time to answer.
   jwks ??= createRemoteJWKSet(new URL(jwksUri), { cacheMaxAge: 24 * 60 * 60 * 1000, timeoutDuration: 15_000 })
-  const { payload } = await jwtVerify(logoutToken, jwks, {
+  return jwks
+}
+
+export async function handleBackchannelLogout(logoutToken: string): Promise<number> {
+  const { payload } = await jwtVerify(logoutToken, await logoutKeys(), {
     issuer: issuerUrl(),
     audience: env().KEYCLOAK_CLIENT_ID,
     maxTokenAge: '5m',

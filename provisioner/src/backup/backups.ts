@@ -600,8 +600,7 @@ export class Backups {
 
   /** restic forget with the retention policy, for one instance; rows of forgotten snapshots are marked. */
   async applyRetention(instanceId: string): Promise<number> {
-    const { restic, store, opts } = { ...this.opts, opts: this.opts }
-    const r = opts.retention
+    const { restic, store, retention: r } = this.opts
     const output = await restic.must(
       `restic forget --json --tag ${shellQuote(`commons-instance=${instanceId}`)} --keep-within ${shellQuote(r.within)} --keep-daily ${r.daily} --keep-weekly ${r.weekly} --keep-monthly ${r.monthly} | grep '^\\['`,
       // No instance label: the loop of the instance would take it for a leftover of its own.

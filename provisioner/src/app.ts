@@ -1,4 +1,5 @@
 import type http from 'node:http'
+import { readFileSync } from 'node:fs'
 import { loadCatalog, type CatalogEntry } from '@commons/catalog'
 import Docker from 'dockerode'
 import type pg from 'pg'
@@ -10,7 +11,9 @@ import { parseRepository, RepositoryError, Restic } from './backup/restic.ts'
 import { EnvError, type Env } from './config.ts'
 import { Controller } from './controller/controller.ts'
 import { SecretBox } from './crypto.ts'
+import type { ContainerDriver } from './docker/driver.ts'
 import { LocalDockerDriver } from './docker/local.ts'
+import { SwarmDriver } from './docker/swarm.ts'
 import { KeycloakInstanceClients } from './keycloak/instance-clients.ts'
 import type { Logger } from './log.ts'
 import { CaddyRoutes } from './proxy/caddy.ts'
@@ -51,7 +54,7 @@ export async function startProvisioner(env: Env, log: Logger): Promise<RunningPr
   const applied = await migrate(pool, env.DATABASE_SCHEMA)
   if (applied.length > 0) log.info('database migrated', { applied })
   const store = new InstanceStore(pool, new SecretBox(env.SECRETS_KEY))
-  const driver = new LocalDockerDriver(new Docker({ socketPath: env.DOCKER_SOCKET }), env.PROXY_CONTAINER, env.PROVISIONER_NAME, env.PULL_IMAGES)
+  const driver = driverFrom(env)
   const routes = new CaddyRoutes(env.CADDY_ADMIN_URL, env.CADDY_SERVER)
   await routes.ensureServer()
   const identity = new KeycloakIdentity(
@@ -130,9 +133,40 @@ export async function startProvisioner(env: Env, log: Logger): Promise<RunningPr
   }
 }
 
+/** The container engine: one Docker host, or a Swarm through its manager. */
+export function driverFrom(env: Env): ContainerDriver {
+  const docker = new Docker({ socketPath: env.DOCKER_SOCKET })
+  if (env.PROVISIONER_DRIVER === 'local') return new LocalDockerDriver(docker, env.PROXY_CONTAINER, env.PROVISIONER_NAME, env.PULL_IMAGES)
+  const engines = new Map<string, Docker>()
+  for (const [host, url] of env.SWARM_NODE_ENGINES ?? []) engines.set(host, engineAt(url, env.SWARM_SSH_KEY_FILE))
+  return new SwarmDriver(docker, {
+    proxyContainer: env.PROXY_CONTAINER,
+    owner: env.PROVISIONER_NAME,
+    pullImages: env.PULL_IMAGES,
+    engines,
+    constraints: env.SWARM_CONSTRAINTS,
+    encrypted: env.SWARM_ENCRYPT_NETWORKS,
+    taskTimeoutMs: env.SWARM_TASK_TIMEOUT_MS,
+  })
+}
+
+function engineAt(url: string, keyFile: string | undefined): Docker {
+  if (url.startsWith('unix://')) return new Docker({ socketPath: url.slice('unix://'.length) })
+  // ssh://user@host[:port]: the Docker CLI's own way to reach a remote engine.
+  const parsed = new URL(url)
+  if (!keyFile) throw new EnvError(`SWARM_SSH_KEY_FILE must be set to reach ${url}`)
+  return new Docker({
+    protocol: 'ssh',
+    host: parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : 22,
+    username: decodeURIComponent(parsed.username) || 'commons',
+    sshOptions: { privateKey: readFileSync(keyFile) },
+  } as Docker.DockerOptions)
+}
+
 function backupsFrom(
   env: Env,
-  deps: { store: InstanceStore; driver: LocalDockerDriver; controller: Controller; catalog: Map<string, CatalogEntry>; log: Logger; pool: pg.Pool },
+  deps: { store: InstanceStore; driver: ContainerDriver; controller: Controller; catalog: Map<string, CatalogEntry>; log: Logger; pool: pg.Pool },
 ): Backups {
   let repository
   try {

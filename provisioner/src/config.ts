@@ -37,6 +37,37 @@ const envSchema = z.object({
   KEYCLOAK_REALM: z.string().min(1).default('commons'),
   PROVISIONER_CLIENT_SECRET: z.string().min(1),
   DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+  /**
+   * `local`: one Docker engine, a container per service. `swarm`: the engine
+   * at DOCKER_SOCKET is a Swarm manager; a Swarm service per recipe service,
+   * spread over the swarm's hosts (docs/swarm.md).
+   */
+  PROVISIONER_DRIVER: z.enum(['local', 'swarm']).default('local'),
+  /**
+   * Swarm: how to reach the Docker engine of each other host, as
+   * `hostname=ssh://commons@10.0.0.2,hostname2=unix:///path/docker.sock`
+   * (exec, volumes and backups run on a host's own engine).
+   */
+  SWARM_NODE_ENGINES: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9._-]+=(unix:\/\/\/|ssh:\/\/)[^,\s]+(,[A-Za-z0-9._-]+=(unix:\/\/\/|ssh:\/\/)[^,\s]+)*$/,
+      'must be hostname=unix:///path/docker.sock or hostname=ssh://user@address, separated by commas',
+    )
+    .transform((v) => new Map(v.split(',').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)] as const)))
+    .optional(),
+  /** Swarm: the key the provisioner signs in with on the hosts in SWARM_NODE_ENGINES (ssh://). */
+  SWARM_SSH_KEY_FILE: z.string().optional(),
+  /** Swarm: placement constraints every tool gets, comma-separated, e.g. node.labels.commons.tools==true */
+  SWARM_CONSTRAINTS: z
+    .string()
+    .regex(/^[\w.-]+\s*(==|!=)\s*[^,\s]+(\s*,\s*[\w.-]+\s*(==|!=)\s*[^,\s]+)*$/, 'must be constraints like node.labels.commons.tools==true, separated by commas')
+    .transform((v) => v.split(',').map((c) => c.trim()))
+    .default([]),
+  /** Swarm: encrypt instance networks between hosts (IPsec). */
+  SWARM_ENCRYPT_NETWORKS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Swarm: the longest a service may take to have a running task. */
+  SWARM_TASK_TIMEOUT_MS: int(1000).default(180_000),
   /** Pull missing images from their registry; `false` where none is reachable (local runs, tests). */
   PULL_IMAGES: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** http://host:2019, or unix:/path/admin.sock when the admin API listens on a socket. */

@@ -4,22 +4,24 @@ import type { InstanceStore } from '../store/instances.ts'
 
 /** Hosts, instances by phase, what failed: for the operators' health page. */
 export async function platformOverview(deps: { store: InstanceStore; driver: ContainerDriver; lastSweepAt: number }): Promise<PlatformOverview> {
-  const hosts: PlatformOverview['hosts'] = []
+  let hosts: PlatformOverview['hosts']
   try {
-    hosts.push({ ...(await deps.driver.hostInfo()), reachable: true, error: null })
+    hosts = await deps.driver.hosts()
   } catch (error) {
-    hosts.push({
-      name: 'Docker engine',
-      reachable: false,
-      error: `The Docker engine does not answer: ${error instanceof Error ? error.message : String(error)}`,
-      engineVersion: '',
-      operatingSystem: '',
-      cpus: 0,
-      memoryBytes: 0,
-      containersRunning: 0,
-      containersStopped: 0,
-      swarm: 'unknown',
-    })
+    hosts = [
+      {
+        name: 'Docker engine',
+        reachable: false,
+        error: `The Docker engine does not answer: ${error instanceof Error ? error.message : String(error)}`,
+        engineVersion: '',
+        operatingSystem: '',
+        cpus: 0,
+        memoryBytes: 0,
+        containersRunning: 0,
+        containersStopped: 0,
+        swarm: 'unknown',
+      },
+    ]
   }
   const rows = (await deps.store.list()).filter((r) => r.phase !== 'purged')
   const phases: Record<string, number> = {}

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ImageUnavailableError, type ContainerDriver } from '../docker/driver.ts'
+import { HostError, ImageUnavailableError, type ContainerDriver } from '../docker/driver.ts'
 import { OIDC_SECRET, type InstanceSpec } from '../spec.ts'
 import type { InstanceRow, InstanceStore } from '../store/instances.ts'
 import type { Step } from './plan.ts'
@@ -40,7 +40,12 @@ function serviceSpec(ctx: StepContext, service: string) {
 
 const executors: { [K in Step['kind']]: Executor<K> } = {
   network: async (ctx) => {
-    await ctx.driver.ensureNetwork(ctx.spec.network, ctx.spec.labels)
+    const containers = ctx.spec.containers
+    await ctx.driver.ensureNetwork(ctx.spec.network, ctx.spec.labels, {
+      memoryBytes: containers.reduce((sum, c) => sum + c.memoryBytes, 0),
+      nanoCpus: containers.reduce((sum, c) => sum + c.nanoCpus, 0),
+      stateful: ctx.spec.volumes.length > 0,
+    })
   },
   volume: async (ctx, step) => {
     await ctx.driver.ensureVolume(step.volume, ctx.spec.labels)
@@ -155,7 +160,12 @@ const executors: { [K in Step['kind']]: Executor<K> } = {
 /** Runs one step; returns a detail for its `succeeded` event. */
 export async function execute(ctx: StepContext, step: Step): Promise<string> {
   const run = executors[step.kind] as Executor<Step['kind']>
-  return (await run(ctx, step)) ?? ''
+  try {
+    return (await run(ctx, step)) ?? ''
+  } catch (error) {
+    if (error instanceof HostError) throw new StepError(error.plain, error.message)
+    throw error
+  }
 }
 
 function describeHealth(h: InstanceSpec['containers'][number]['health']): string {

@@ -1,9 +1,11 @@
 import type { Readable, Writable } from 'node:stream'
 import type { ContainerSpec, HealthSpec, HookSpec } from '../spec.ts'
 
-// The seam between the controller and the container engine. The local engine
-// (docker/local.ts, one Docker host through its API) is the only driver today;
-// a Swarm driver (services on overlay networks) implements the same interface.
+// The seam between the controller and the container engine. Two drivers:
+// docker/local.ts (one Docker host through its API, a container per service)
+// and docker/swarm.ts (a Swarm of hosts, a Swarm service per recipe service
+// on an overlay network per instance). The controller, the planner and the
+// backups see only this interface, so both run the same recipes the same way.
 
 export type ObservedContainer = {
   id: string
@@ -36,6 +38,18 @@ export type HostInfo = {
   swarm: string
 }
 
+/** A host as the health page shows it: answering or not, and why not. */
+export type HostStatus = HostInfo & { reachable: boolean; error: string | null }
+
+/** What an instance needs of a host, known before anything of it exists. */
+export type Placement = {
+  /** Memory the instance's services reserve together (the recipe's sizes). */
+  memoryBytes: number
+  nanoCpus: number
+  /** It has volumes: on a Swarm it stays on the host that holds them. */
+  stateful: boolean
+}
+
 export type HelperMount = { volume: string; path: string; readOnly?: boolean } | { bind: string; path: string; readOnly?: boolean }
 
 /** A one-off helper container of the provisioner's own (the backup tool), not of a recipe. */
@@ -60,7 +74,8 @@ export interface ContainerDriver {
   /** Everything the provisioner owns, grouped by instance id (one pass over the engine). */
   observeAll(): Promise<Map<string, ObservedInstance>>
   observe(instanceId: string): Promise<ObservedInstance>
-  ensureNetwork(name: string, labels: Record<string, string>): Promise<void>
+  /** The instance's network; on a Swarm this is also where the instance is placed (`placement`). */
+  ensureNetwork(name: string, labels: Record<string, string>, placement?: Placement): Promise<void>
   ensureVolume(name: string, labels: Record<string, string>): Promise<void>
   /** Creates, replaces (config hash differs) or starts the container; returns its id. */
   ensureContainer(spec: ContainerSpec, network: string): Promise<string>
@@ -84,8 +99,8 @@ export interface ContainerDriver {
   readVolumeFile(volume: string, filePath: string, instanceId: string, image: string): Promise<Readable>
   /** A volume of the provisioner's own (the backup repository), labelled with no instance. */
   ensureSharedVolume(name: string): Promise<void>
-  /** The engine's host, for the operators' health page. */
-  hostInfo(): Promise<HostInfo>
+  /** The engine's hosts (one, or every Swarm node), for the operators' health page. */
+  hosts(): Promise<HostStatus[]>
   /** A tar stream of the given volumes (each under its own folder). */
   exportVolumes(volumes: string[], instanceId: string): Promise<Readable>
 }
@@ -109,5 +124,20 @@ export class ImageUnavailableError extends Error {
   ) {
     super(`image ${image} is not available on this host and could not be pulled: ${cause instanceof Error ? cause.message : String(cause)}`)
     this.name = 'ImageUnavailableError'
+  }
+}
+
+/**
+ * A host cannot take or serve the instance: no host has room for it, or the
+ * host that keeps its data is down or unreachable. `plain` is for the
+ * organisation's admin and the operators; the message has the detail.
+ */
+export class HostError extends Error {
+  constructor(
+    readonly plain: string,
+    detail: string,
+  ) {
+    super(detail)
+    this.name = 'HostError'
   }
 }

@@ -10,16 +10,17 @@ import {
   type ExecResult,
   type HelperRun,
   type HostInfo,
+  type HostStatus,
   type ObservedContainer,
   type ObservedInstance,
 } from './driver.ts'
 
-function statusCode(error: unknown): number | undefined {
+export function statusCode(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined
 }
-const isNotFound = (error: unknown) => statusCode(error) === 404
+export const isNotFound = (error: unknown) => statusCode(error) === 404
 /** Proves the object carries our label for exactly this instance before we change or delete it. */
-function assertOwned(object: string, labels: Record<string, string> | undefined | null, instanceId: string, owner: string) {
+export function assertOwned(object: string, labels: Record<string, string> | undefined | null, instanceId: string, owner: string) {
   if (labels?.[LABEL.managedBy] !== owner) throw new OwnershipError(object, `it is not managed by this provisioner (${owner})`)
   if (labels[LABEL.instance] !== instanceId) throw new OwnershipError(object, `it belongs to instance ${labels[LABEL.instance] ?? '(none)'}, not ${instanceId}`)
 }
@@ -40,6 +41,8 @@ export class LocalDockerDriver implements ContainerDriver {
     readonly proxyContainer: string,
     readonly owner: string,
     readonly pullImages = true,
+    /** Image of the never-started containers that read volumes (exports); by default the proxy's. */
+    readonly utilityImage?: string,
   ) {}
 
   private get managedFilter() {
@@ -167,6 +170,30 @@ export class LocalDockerDriver implements ContainerDriver {
     await this.writeFiles(created, spec)
     await created.start()
     return created.id
+  }
+
+  /**
+   * Volume owners set without running anything: a container of the service's
+   * image that never starts gets the volumes' root directories (with owner)
+   * through the archive API. The Swarm driver uses it on the volumes' host
+   * before the service's task starts there.
+   */
+  async prepareVolumes(spec: Pick<ContainerSpec, 'image' | 'mounts' | 'labels' | 'name'>): Promise<void> {
+    const owned = spec.mounts.filter((m) => m.owner)
+    if (owned.length === 0) return
+    await this.ensureImage(spec.image)
+    const container = await this.docker.createContainer({
+      Image: spec.image,
+      Entrypoint: [],
+      Cmd: ['true'],
+      Labels: { [LABEL.managedBy]: this.owner, [LABEL.instance]: spec.labels[LABEL.instance] ?? '', [LABEL.hook]: 'prepare' },
+      HostConfig: { NetworkMode: 'none', Mounts: owned.map((m) => ({ Type: 'volume' as const, Source: m.volume, Target: m.path })) },
+    })
+    try {
+      await this.writeFiles(container, { files: [], mounts: owned })
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined)
+    }
   }
 
   /** Config files and volume owners go in before the first start, through the API (no host paths). */
@@ -462,6 +489,10 @@ export class LocalDockerDriver implements ContainerDriver {
     }
   }
 
+  async hosts(): Promise<HostStatus[]> {
+    return [{ ...(await this.hostInfo()), reachable: true, error: null }]
+  }
+
   async hostInfo(): Promise<HostInfo> {
     const info = (await this.docker.info()) as {
       Name?: string
@@ -500,7 +531,7 @@ export class LocalDockerDriver implements ContainerDriver {
     for (const v of volumes) assertOwned(`volume ${v}`, (await this.docker.getVolume(v).inspect()).Labels, instanceId, this.owner)
     // A container that is created but never started is enough to read volumes
     // through the archive API; the proxy's image is always on the host.
-    const image = (await this.docker.getContainer(this.proxyContainer).inspect()).Image
+    const image = this.utilityImage ?? (await this.docker.getContainer(this.proxyContainer).inspect()).Image
     const container = await this.docker.createContainer({
       Image: image,
       Cmd: ['true'],
@@ -518,7 +549,7 @@ export class LocalDockerDriver implements ContainerDriver {
   }
 }
 
-function toObserved(id: string, name: string, labels: Record<string, string>, running: boolean): ObservedContainer {
+export function toObserved(id: string, name: string, labels: Record<string, string>, running: boolean): ObservedContainer {
   return {
     id,
     name,
@@ -599,7 +630,7 @@ class Demux extends Transform {
 }
 
 /** Docker's multiplexed log format: 8-byte header (stream, 0, 0, 0, size) per frame. */
-function demuxBuffer(buffer: Buffer): string[] {
+export function demuxBuffer(buffer: Buffer): string[] {
   let text = ''
   let offset = 0
   if (buffer.length >= 8 && buffer[0]! <= 2 && buffer[1] === 0 && buffer[2] === 0 && buffer[3] === 0) {

@@ -1,0 +1,729 @@
+import type { Readable, Writable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type Docker from 'dockerode'
+import { LABEL, type ContainerSpec, type HealthSpec, type HookSpec } from '../spec.ts'
+import {
+  HostError,
+  ImageUnavailableError,
+  type ContainerDriver,
+  type ExecResult,
+  type HelperRun,
+  type HostStatus,
+  type ObservedInstance,
+  type Placement,
+} from './driver.ts'
+import { assertOwned, isNotFound, LocalDockerDriver, statusCode, toObserved } from './local.ts'
+
+/** Network label naming the host that keeps an instance's volumes. */
+export const NODE_LABEL = 'org.commons.node'
+/** Swarm's own label on the containers of its tasks. */
+const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.id'
+
+export type SwarmOptions = {
+  proxyContainer: string
+  owner: string
+  pullImages: boolean
+  /**
+   * The Docker engine of every other node, by its hostname (exec, volumes,
+   * helpers and one-off containers run on a node's own engine: the Swarm API
+   * does not reach into nodes). The manager's own engine needs no entry.
+   */
+  engines: Map<string, Docker>
+  /** Placement constraints every service gets, e.g. `node.labels.commons.tools==true`. */
+  constraints: string[]
+  /** IPsec between hosts on every instance network (Swarm's `encrypted` overlay option). */
+  encrypted: boolean
+  /** How long a service may take to have a running task before the step fails. */
+  taskTimeoutMs: number
+}
+
+type SwarmNode = {
+  id: string
+  hostname: string
+  /** "ready", "down", "unknown", "disconnected". */
+  state: string
+  /** "active", "pause", "drain". */
+  availability: string
+  role: string
+  address: string
+  labels: Record<string, string>
+  memoryBytes: number
+  nanoCpus: number
+  engineVersion: string
+  os: string
+}
+
+type Task = {
+  ID: string
+  ServiceID: string
+  NodeID?: string
+  DesiredState: string
+  CreatedAt?: string
+  Status: { State: string; Err?: string; Message?: string; ContainerStatus?: { ContainerID?: string } }
+  Spec: { ContainerSpec?: { Labels?: Record<string, string> }; Resources?: { Reservations?: { MemoryBytes?: number } } }
+}
+
+type ServiceInfo = {
+  ID: string
+  Version: { Index: number }
+  Spec: Docker.ServiceSpec & { Labels?: Record<string, string>; TaskTemplate?: { ForceUpdate?: number; Placement?: { Constraints?: string[] } } }
+}
+
+const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`
+
+/**
+ * The driver for a Docker Swarm: every recipe service is a Swarm service (one
+ * replica) on an overlay network of its instance's own, encrypted between
+ * hosts and attachable, so the proxy container on the manager and the
+ * one-off hook containers can join it.
+ *
+ * Placement: an instance with volumes is given one host when its network is
+ * made (the one with the most memory not yet reserved, among the hosts the
+ * platform's constraints allow), recorded as a label on that network, and all
+ * its services are constrained to that host: its volumes stay with its data.
+ * An instance without volumes is placed by Swarm alone and moves when its
+ * host is lost. Every service reserves the memory its recipe names, so Swarm
+ * itself never puts more on a host than it has.
+ *
+ * What the Swarm API cannot do (exec, volumes, logs of a task, helpers) goes
+ * to the engine of the node concerned, through a LocalDockerDriver for it.
+ */
+export class SwarmDriver implements ContainerDriver {
+  readonly #locals = new Map<string, LocalDockerDriver>()
+  /** instance id → its host, or null when it may run anywhere. */
+  readonly #placement = new Map<string, string | null>()
+  #managerHost?: string
+  #utilityImage?: string
+
+  constructor(
+    readonly manager: Docker,
+    readonly opts: SwarmOptions,
+  ) {}
+
+  private get managedFilter() {
+    return { label: [`${LABEL.managedBy}=${this.opts.owner}`] }
+  }
+
+  // ---- nodes and their engines ------------------------------------------------
+
+  private async managerHost(): Promise<string> {
+    if (!this.#managerHost) {
+      const info = (await this.manager.info()) as { Name?: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } }
+      if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) {
+        throw new Error(
+          `the Docker engine at DOCKER_SOCKET is not a Swarm manager (swarm state: ${info.Swarm?.LocalNodeState ?? 'unknown'}): run "docker swarm init" on it, or use PROVISIONER_DRIVER=local`,
+        )
+      }
+      this.#managerHost = info.Name ?? ''
+    }
+    return this.#managerHost
+  }
+
+  private async nodes(): Promise<SwarmNode[]> {
+    const nodes = (await this.manager.listNodes()) as {
+      ID: string
+      Spec: { Role?: string; Availability?: string; Labels?: Record<string, string> }
+      Description?: { Hostname?: string; Resources?: { NanoCPUs?: number; MemoryBytes?: number }; Engine?: { EngineVersion?: string }; Platform?: { OS?: string } }
+      Status?: { State?: string; Addr?: string }
+    }[]
+    return nodes.map((n) => ({
+      id: n.ID,
+      hostname: n.Description?.Hostname ?? n.ID,
+      state: n.Status?.State ?? 'unknown',
+      availability: n.Spec.Availability ?? 'active',
+      role: n.Spec.Role ?? 'worker',
+      address: n.Status?.Addr ?? '',
+      labels: n.Spec.Labels ?? {},
+      memoryBytes: n.Description?.Resources?.MemoryBytes ?? 0,
+      nanoCpus: n.Description?.Resources?.NanoCPUs ?? 0,
+      engineVersion: n.Description?.Engine?.EngineVersion ?? '',
+      os: n.Description?.Platform?.OS ?? '',
+    }))
+  }
+
+  private async utilityImage(): Promise<string> {
+    this.#utilityImage ??= (await this.manager.getContainer(this.opts.proxyContainer).inspect()).Config.Image
+    return this.#utilityImage
+  }
+
+  /** The engine of one host; a down host is refused at once rather than waited for. */
+  private async local(hostname: string, nodes?: SwarmNode[]): Promise<LocalDockerDriver> {
+    const managerHost = await this.managerHost()
+    if (hostname !== managerHost) {
+      const node = (nodes ?? (await this.nodes())).find((n) => n.hostname === hostname)
+      if (!node) throw new HostError(`The host "${hostname}" that keeps this tool's data is no longer in the swarm.`, `no swarm node has hostname ${hostname}`)
+      if (node.state !== 'ready') {
+        throw new HostError(
+          `The host "${hostname}" that keeps this tool's data is down. The tool comes back when the host does; its data stays there.`,
+          `swarm node ${hostname} is ${node.state}`,
+        )
+      }
+    }
+    let local = this.#locals.get(hostname)
+    if (!local) {
+      const docker = hostname === managerHost ? this.manager : this.opts.engines.get(hostname)
+      if (!docker) {
+        throw new HostError(
+          `The provisioner cannot reach the host "${hostname}".`,
+          `no Docker engine is configured for swarm node ${hostname}: add "${hostname}=ssh://commons@<its address>" to SWARM_NODE_ENGINES`,
+        )
+      }
+      local = new LocalDockerDriver(docker, this.opts.proxyContainer, this.opts.owner, this.opts.pullImages, await this.utilityImage())
+      this.#locals.set(hostname, local)
+    }
+    return local
+  }
+
+  /** Where an instance lives: its host, null when anywhere, undefined before its network exists. */
+  private async placementOf(instanceId: string): Promise<string | null | undefined> {
+    if (this.#placement.has(instanceId)) return this.#placement.get(instanceId)
+    const filters = { label: [`${LABEL.managedBy}=${this.opts.owner}`, `${LABEL.instance}=${instanceId}`] }
+    const network = (await this.manager.listNetworks({ filters }))[0]
+    if (!network) return undefined
+    const host = network.Labels?.[NODE_LABEL] ?? null
+    this.#placement.set(instanceId, host)
+    return host
+  }
+
+  /** The engine where an instance's volumes and helpers are: its host, or the manager's. */
+  private async localFor(instanceId: string): Promise<LocalDockerDriver> {
+    const host = instanceId ? await this.placementOf(instanceId) : undefined
+    return this.local(host ?? (await this.managerHost()))
+  }
+
+  /** The running task of a service and its host, or undefined. */
+  private async runningTask(service: string): Promise<{ host: string; containerId: string } | undefined> {
+    const [tasks, nodes] = await Promise.all([this.manager.listTasks({ filters: { service: [service], 'desired-state': ['running'] } }) as Promise<Task[]>, this.nodes()])
+    for (const t of tasks) {
+      const node = nodes.find((n) => n.id === t.NodeID)
+      const containerId = t.Status.ContainerStatus?.ContainerID
+      if (t.Status.State === 'running' && node?.state === 'ready' && containerId) return { host: node.hostname, containerId }
+    }
+    return undefined
+  }
+
+  /** A service's running container, or a one-off container of that name on the instance's host. */
+  private async container(name: string): Promise<{ local: LocalDockerDriver; id: string }> {
+    const task = await this.runningTask(name).catch((error: unknown) => {
+      if (isNotFound(error)) return undefined
+      throw error
+    })
+    if (task) return { local: await this.local(task.host), id: task.containerId }
+    throw new Error(`${name} has no running task on a host that answers`)
+  }
+
+  // ---- observing ----------------------------------------------------------------
+
+  async observeAll(): Promise<Map<string, ObservedInstance>> {
+    const [services, tasks, networks, nodes, proxyNetworks] = await Promise.all([
+      this.manager.listServices({ filters: this.managedFilter }) as Promise<ServiceInfo[]>,
+      this.manager.listTasks({ filters: { 'desired-state': ['running'] } }) as Promise<Task[]>,
+      this.manager.listNetworks({ filters: this.managedFilter }),
+      this.nodes(),
+      this.proxyNetworks(),
+    ])
+    const byInstance = new Map<string, ObservedInstance>()
+    const get = (id: string) => {
+      let entry = byInstance.get(id)
+      if (!entry) byInstance.set(id, (entry = { network: { exists: false, proxyAttached: false }, volumes: new Set(), containers: [] }))
+      return entry
+    }
+    for (const n of networks) {
+      const id = n.Labels?.[LABEL.instance]
+      if (!id) continue
+      get(id).network = { exists: true, proxyAttached: proxyNetworks.has(n.Name) }
+      this.#placement.set(id, n.Labels?.[NODE_LABEL] ?? null)
+    }
+    const ready = new Map(nodes.filter((n) => n.state === 'ready').map((n) => [n.id, n]))
+    for (const s of services) {
+      const labels = s.Spec.Labels ?? {}
+      const id = labels[LABEL.instance]
+      if (!id) continue
+      const replicas = s.Spec.Mode?.Replicated?.Replicas ?? 0
+      // A task on a host that is down may still read "running": it is not.
+      const task = tasks.find((t) => t.ServiceID === s.ID && t.Status.State === 'running' && t.NodeID !== undefined && ready.has(t.NodeID))
+      const containerId = task?.Status.ContainerStatus?.ContainerID
+      get(id).containers.push(toObserved(containerId ?? s.ID, s.Spec.Name ?? '', labels, replicas > 0 && task !== undefined))
+    }
+    // One-off containers (hooks, helpers) and volumes live on the hosts' own engines.
+    for (const node of ready.values()) {
+      let local: LocalDockerDriver
+      try {
+        local = await this.local(node.hostname, nodes)
+      } catch {
+        continue // no engine configured for it: ensure* steps say so for the instances there
+      }
+      const [containers, volumes] = await Promise.all([
+        local.docker.listContainers({ all: true, filters: this.managedFilter }),
+        local.docker.listVolumes({ filters: this.managedFilter }),
+      ])
+      for (const c of containers) {
+        const id = c.Labels[LABEL.instance]
+        if (!id || c.Labels[SWARM_SERVICE_LABEL]) continue
+        get(id).containers.push(toObserved(c.Id, (c.Names[0] ?? '').replace(/^\//, ''), c.Labels, c.State === 'running'))
+      }
+      for (const v of volumes.Volumes ?? []) {
+        const id = v.Labels?.[LABEL.instance]
+        if (id) get(id).volumes.add(v.Name)
+      }
+    }
+    return byInstance
+  }
+
+  async observe(instanceId: string): Promise<ObservedInstance> {
+    return (await this.observeAll()).get(instanceId) ?? { network: { exists: false, proxyAttached: false }, volumes: new Set(), containers: [] }
+  }
+
+  private async proxyNetworks(): Promise<Set<string>> {
+    const info = await this.manager.getContainer(this.opts.proxyContainer).inspect()
+    return new Set(Object.keys(info.NetworkSettings.Networks ?? {}))
+  }
+
+  // ---- placement ------------------------------------------------------------
+
+  /** The host with the most memory not yet reserved that can take `placement`, among those the constraints allow. */
+  private async chooseHost(placement: Placement): Promise<string> {
+    const [nodes, tasks] = await Promise.all([this.nodes(), this.manager.listTasks({ filters: { 'desired-state': ['running'] } }) as Promise<Task[]>])
+    const reserved = new Map<string, number>()
+    for (const t of tasks) if (t.NodeID) reserved.set(t.NodeID, (reserved.get(t.NodeID) ?? 0) + (t.Spec.Resources?.Reservations?.MemoryBytes ?? 0))
+    // Instances placed but whose services do not run yet count too.
+    const placed = await this.manager.listNetworks({ filters: this.managedFilter })
+    const running = new Set(tasks.map((t) => (t.Spec.ContainerSpec?.Labels ?? {})[LABEL.instance]))
+    for (const n of placed) {
+      const host = n.Labels?.[NODE_LABEL]
+      const id = n.Labels?.[LABEL.instance]
+      const node = nodes.find((x) => x.hostname === host)
+      if (!node || !id || running.has(id)) continue
+      reserved.set(node.id, (reserved.get(node.id) ?? 0) + Number(n.Labels?.[`${NODE_LABEL}.memory`] ?? 0))
+    }
+    const allowed = nodes.filter((n) => n.state === 'ready' && n.availability === 'active' && this.opts.constraints.every((c) => matches(c, n)))
+    if (allowed.length === 0) {
+      throw new HostError(
+        'No host can take this tool right now: every host is down, drained or excluded by the placement rules.',
+        `no ready, active swarm node matches ${JSON.stringify(this.opts.constraints)} (${nodes.map((n) => `${n.hostname}: ${n.state}/${n.availability}`).join(', ')})`,
+      )
+    }
+    const ranked = allowed
+      .map((n) => ({ node: n, free: n.memoryBytes - (reserved.get(n.id) ?? 0) }))
+      .sort((a, b) => b.free - a.free || a.node.hostname.localeCompare(b.node.hostname))
+    const best = ranked[0]!
+    if (best.free < placement.memoryBytes) {
+      throw new HostError(
+        `No host has room for this tool: it needs ${mib(placement.memoryBytes)} of memory, and the host with the most free has ${mib(Math.max(0, best.free))}. An operator can add a host or free memory.`,
+        `placement needs ${placement.memoryBytes} bytes; free by host: ${ranked.map((r) => `${r.node.hostname}=${r.free}`).join(', ')}`,
+      )
+    }
+    return best.node.hostname
+  }
+
+  // ---- networks and volumes ----------------------------------------------------
+
+  async ensureNetwork(name: string, labels: Record<string, string>, placement?: Placement): Promise<void> {
+    const instanceId = labels[LABEL.instance] ?? ''
+    const network = this.manager.getNetwork(name)
+    try {
+      const info = (await network.inspect()) as { Labels?: Record<string, string> }
+      assertOwned(`network ${name}`, info.Labels, instanceId, this.opts.owner)
+      this.#placement.set(instanceId, info.Labels?.[NODE_LABEL] ?? null)
+    } catch (error) {
+      if (!isNotFound(error)) throw error
+      const host = placement?.stateful ? await this.chooseHost(placement) : null
+      await this.manager.createNetwork({
+        Name: name,
+        Driver: 'overlay',
+        // The proxy container and one-off hook containers join it.
+        Attachable: true,
+        CheckDuplicate: true,
+        Labels: { ...labels, ...(host ? { [NODE_LABEL]: host, [`${NODE_LABEL}.memory`]: String(placement?.memoryBytes ?? 0) } : {}) },
+        Options: this.opts.encrypted ? { encrypted: 'true' } : {},
+      })
+      this.#placement.set(instanceId, host)
+    }
+    if (!(await this.proxyNetworks()).has(name)) {
+      try {
+        await network.connect({ Container: this.opts.proxyContainer })
+      } catch (error) {
+        if (statusCode(error) !== 403 || !(await this.proxyNetworks()).has(name)) throw error
+      }
+    }
+  }
+
+  async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await (await this.localFor(labels[LABEL.instance] ?? '')).ensureVolume(name, labels)
+  }
+
+  async removeVolume(name: string, instanceId: string): Promise<void> {
+    await (await this.localFor(instanceId)).removeVolume(name, instanceId)
+  }
+
+  async removeNetwork(name: string, instanceId: string): Promise<void> {
+    const network = this.manager.getNetwork(name)
+    let info: { Labels?: Record<string, string> }
+    try {
+      info = (await network.inspect()) as { Labels?: Record<string, string> }
+    } catch (error) {
+      if (isNotFound(error)) return
+      throw error
+    }
+    assertOwned(`network ${name}`, info.Labels, instanceId, this.opts.owner)
+    if ((await this.proxyNetworks()).has(name)) {
+      await network.disconnect({ Container: this.opts.proxyContainer, Force: true }).catch((error: unknown) => {
+        if (!isNotFound(error)) throw error
+      })
+    }
+    // The tasks' endpoints go a moment after their service: try again for a while.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await network.remove()
+        break
+      } catch (error) {
+        if (isNotFound(error)) break
+        if (attempt >= 30 || !(error instanceof Error) || !/active endpoints|in use/i.test(error.message)) throw error
+        await sleep(1000)
+      }
+    }
+    this.#placement.delete(instanceId)
+  }
+
+  async ensureSharedVolume(name: string): Promise<void> {
+    const nodes = await this.nodes()
+    if (nodes.length > 1) {
+      throw new HostError(
+        'Backups cannot be kept in a Docker volume on a swarm of several hosts: each host would have its own.',
+        `BACKUP_REPOSITORY=volume:${name} with ${nodes.length} swarm nodes: use an s3: URL, or a folder that is the same storage on every host (an NFS mount at the same path)`,
+      )
+    }
+    await (await this.local(await this.managerHost())).ensureSharedVolume(name)
+  }
+
+  // ---- services -------------------------------------------------------------
+
+  async ensureContainer(spec: ContainerSpec, network: string): Promise<string> {
+    const instanceId = spec.labels[LABEL.instance] ?? ''
+    const host = await this.placementOf(instanceId)
+    if (host === undefined) throw new Error(`the network of ${instanceId} does not exist yet`)
+    if (host) await (await this.local(host)).prepareVolumes(spec)
+    const secrets = await this.ensureSecrets(spec)
+    const service = this.manager.getService(spec.name)
+    let info: ServiceInfo | undefined
+    try {
+      info = (await service.inspect()) as ServiceInfo
+    } catch (error) {
+      if (!isNotFound(error)) throw error
+    }
+    const desired = this.serviceSpec(spec, network, host, secrets)
+    if (!info) {
+      await this.manager.createService(desired)
+    } else {
+      assertOwned(`service ${spec.name}`, info.Spec.Labels, instanceId, this.opts.owner)
+      const replicas = info.Spec.Mode?.Replicated?.Replicas ?? 0
+      if (info.Spec.Labels?.[LABEL.configHash] !== spec.hash || replicas !== 1) {
+        // A rolling update (parallelism 1; stop-first when it has volumes):
+        // Swarm replaces the task, the provisioner waits for the new one.
+        await service.update({ version: info.Version.Index, ...desired, TaskTemplate: { ...desired.TaskTemplate, ForceUpdate: info.Spec.TaskTemplate?.ForceUpdate ?? 0 } })
+      }
+    }
+    const containerId = await this.waitForTask(spec, host)
+    await this.removeSecrets(spec.name, instanceId, new Set(secrets.map((s) => s.SecretName ?? '')))
+    return containerId
+  }
+
+  private serviceSpec(spec: ContainerSpec, network: string, host: string | null, secrets: Docker.SecretReference[]): Docker.CreateServiceOptions {
+    return {
+      Name: spec.name,
+      Labels: spec.labels,
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: spec.image,
+          Args: spec.command,
+          User: spec.user,
+          Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+          Labels: spec.labels,
+          Init: true,
+          StopGracePeriod: 20e9,
+          Mounts: spec.mounts.map((m) => ({ Type: 'volume' as const, Source: m.volume, Target: m.path, ReadOnly: m.readOnly })),
+          Secrets: secrets,
+        },
+        // The recipe's memory is both the limit and what is reserved, so a
+        // host is never promised more than it has; CPU is shared, not reserved.
+        Resources: { Limits: { MemoryBytes: spec.memoryBytes, NanoCPUs: spec.nanoCpus }, Reservations: { MemoryBytes: spec.memoryBytes } },
+        RestartPolicy: { Condition: 'any', Delay: 5e9 },
+        Placement: { Constraints: [...this.opts.constraints, ...(host ? [`node.hostname==${host}`] : [])] },
+        Networks: [{ Target: network, Aliases: [spec.service] }],
+        LogDriver: { Name: 'json-file', Options: { 'max-size': '10m', 'max-file': '3' } },
+      },
+      Mode: { Replicated: { Replicas: 1 } },
+      // One task at a time; a service with volumes stops before its successor
+      // starts (two databases on one volume corrupt it), one without starts
+      // its successor first (no gap).
+      UpdateConfig: { Parallelism: 1, Order: spec.mounts.length > 0 ? 'stop-first' : 'start-first', FailureAction: 'pause', Monitor: 5e9 },
+      EndpointSpec: { Mode: 'vip' },
+    }
+  }
+
+  /** Config files as Swarm secrets (encrypted in the managers' store, on tmpfs in the task), one set per config hash. */
+  private async ensureSecrets(spec: ContainerSpec): Promise<Docker.SecretReference[]> {
+    const refs: Docker.SecretReference[] = []
+    for (const [i, f] of spec.files.entries()) {
+      const name = `${spec.name}-${spec.hash.slice(0, 12)}-${i}`
+      let id: string
+      try {
+        const info = (await this.manager.getSecret(name).inspect()) as { ID: string; Spec: { Labels?: Record<string, string> } }
+        assertOwned(`secret ${name}`, info.Spec.Labels, spec.labels[LABEL.instance] ?? '', this.opts.owner)
+        id = info.ID
+      } catch (error) {
+        if (!isNotFound(error)) throw error
+        const created = (await this.manager.createSecret({
+          Name: name,
+          Labels: { [LABEL.managedBy]: this.opts.owner, [LABEL.instance]: spec.labels[LABEL.instance] ?? '', [LABEL.service]: spec.name },
+          Data: Buffer.from(f.content, 'utf8').toString('base64'),
+        })) as { id?: string; ID?: string }
+        id = created.id ?? created.ID ?? ''
+      }
+      refs.push({ SecretID: id, SecretName: name, File: { Name: f.path, UID: '0', GID: '0', Mode: 0o444 } })
+    }
+    return refs
+  }
+
+  /** Secrets of a service's earlier configurations (or all, when it is removed); one still in use stays. */
+  private async removeSecrets(service: string, instanceId: string, keep: Set<string>): Promise<void> {
+    const secrets = (await this.manager.listSecrets({ filters: { label: [`${LABEL.managedBy}=${this.opts.owner}`, `${LABEL.service}=${service}`] } })) as {
+      ID: string
+      Spec: { Name: string; Labels?: Record<string, string> }
+    }[]
+    for (const s of secrets) {
+      if (keep.has(s.Spec.Name) || s.Spec.Labels?.[LABEL.instance] !== instanceId) continue
+      await this.manager
+        .getSecret(s.ID)
+        .remove()
+        .catch((error: unknown) => {
+          if (!isNotFound(error) && !(error instanceof Error && /in use/i.test(error.message))) throw error
+        })
+    }
+  }
+
+  /** Until a task of this configuration runs; a reason Swarm gives that waiting cannot cure ends it sooner. */
+  private async waitForTask(spec: ContainerSpec, host: string | null): Promise<string> {
+    const deadline = Date.now() + this.opts.taskTimeoutMs
+    let last = 'no task yet'
+    for (;;) {
+      const [tasks, nodes] = await Promise.all([this.manager.listTasks({ filters: { service: [spec.name] } }) as Promise<Task[]>, this.nodes()])
+      const current = tasks
+        .filter((t) => t.Spec.ContainerSpec?.Labels?.[LABEL.configHash] === spec.hash)
+        .sort((a, b) => (b.CreatedAt ?? '').localeCompare(a.CreatedAt ?? ''))
+      for (const t of current) {
+        const node = nodes.find((n) => n.id === t.NodeID)
+        const id = t.Status.ContainerStatus?.ContainerID
+        if (t.DesiredState === 'running' && t.Status.State === 'running' && node?.state === 'ready' && id) return id
+      }
+      const latest = current[0]
+      if (latest) {
+        const err = latest.Status.Err ?? ''
+        last = `${latest.Status.State}${err ? `: ${err}` : latest.Status.Message ? ` (${latest.Status.Message})` : ''}`
+        if (/no such image|pull access denied|manifest unknown|not found/i.test(err) && latest.Status.State === 'rejected') {
+          throw new ImageUnavailableError(spec.image, new Error(err))
+        }
+        if (host && latest.Status.State === 'pending') {
+          const node = nodes.find((n) => n.hostname === host)
+          if (!node || node.state !== 'ready') {
+            throw new HostError(
+              `The host "${host}" that keeps this tool's data is down. The tool comes back when the host does; its data stays there.`,
+              `service ${spec.name} is pending: ${last}; swarm node ${host} is ${node?.state ?? 'gone'}`,
+            )
+          }
+        }
+        if (latest.Status.State === 'pending' && /insufficient resources/i.test(err)) {
+          throw new HostError(
+            `No host has room for "${spec.service}": it needs ${mib(spec.memoryBytes)} of memory. An operator can add a host or free memory.`,
+            `service ${spec.name} is pending: ${last}`,
+          )
+        }
+      }
+      if (Date.now() >= deadline) throw new Error(`service ${spec.name} has no running task after ${Math.round(this.opts.taskTimeoutMs / 1000)} s; its latest task: ${last}`)
+      await sleep(500)
+    }
+  }
+
+  async stopContainer(name: string, instanceId: string): Promise<void> {
+    const info = await this.ownedService(name, instanceId)
+    if (!info) return (await this.oneOff(name, instanceId))?.stopContainer(name, instanceId)
+    if ((info.Spec.Mode?.Replicated?.Replicas ?? 0) !== 0) {
+      await this.manager.getService(name).update({ version: info.Version.Index, ...info.Spec, Mode: { Replicated: { Replicas: 0 } } })
+    }
+    // Stopped means stopped: a restore replaces the volumes right after.
+    await this.waitUntil(async () => (await this.runningTask(name)) === undefined && !(await this.taskContainerLeft(name)), `${name} to stop`, 60_000)
+  }
+
+  async restartContainer(name: string, instanceId: string): Promise<void> {
+    const info = await this.ownedService(name, instanceId)
+    if (!info) throw new Error(`service ${name} does not exist`)
+    const before = await this.runningTask(name)
+    const taskTemplate = { ...info.Spec.TaskTemplate, ForceUpdate: (info.Spec.TaskTemplate?.ForceUpdate ?? 0) + 1 }
+    await this.manager.getService(name).update({ version: info.Version.Index, ...info.Spec, TaskTemplate: taskTemplate })
+    await this.waitUntil(async () => {
+      const now = await this.runningTask(name)
+      return now !== undefined && now.containerId !== before?.containerId
+    }, `${name} to run again`, this.opts.taskTimeoutMs)
+  }
+
+  async removeContainer(name: string, instanceId: string): Promise<void> {
+    const info = await this.ownedService(name, instanceId)
+    if (!info) return (await this.oneOff(name, instanceId))?.removeContainer(name, instanceId)
+    await this.manager
+      .getService(name)
+      .remove()
+      .catch((error: unknown) => {
+        if (!isNotFound(error)) throw error
+      })
+    // Its volumes can go only once its containers have.
+    await this.waitUntil(async () => !(await this.taskContainerLeft(name, true)), `the containers of ${name} to go`, 60_000)
+    await this.removeSecrets(name, instanceId, new Set())
+  }
+
+  private async ownedService(name: string, instanceId: string): Promise<ServiceInfo | undefined> {
+    try {
+      const info = (await this.manager.getService(name).inspect()) as ServiceInfo
+      assertOwned(`service ${name}`, info.Spec.Labels, instanceId, this.opts.owner)
+      return info
+    } catch (error) {
+      if (isNotFound(error)) return undefined
+      throw error
+    }
+  }
+
+  /** The engine holding a one-off container (hook, helper) of that name, if any. */
+  private async oneOff(name: string, instanceId: string): Promise<LocalDockerDriver | undefined> {
+    const nodes = await this.nodes()
+    for (const node of nodes.filter((n) => n.state === 'ready')) {
+      const local = await this.local(node.hostname, nodes).catch(() => undefined)
+      if (!local) continue
+      const found = await local.docker.listContainers({ all: true, filters: { name: [`^/${name}$`], label: [`${LABEL.instance}=${instanceId}`] } })
+      if (found.length > 0) return local
+    }
+    return undefined
+  }
+
+  /**
+   * A container of the service's tasks still runs (or, with `any`, exists at
+   * all: a stopped one still holds its volumes) on a host that answers.
+   */
+  private async taskContainerLeft(service: string, any = false): Promise<boolean> {
+    const nodes = await this.nodes()
+    for (const node of nodes.filter((n) => n.state === 'ready')) {
+      const local = await this.local(node.hostname, nodes).catch(() => undefined)
+      if (!local) continue
+      const found = await local.docker.listContainers({
+        all: any,
+        filters: { label: [`com.docker.swarm.service.name=${service}`], ...(any ? {} : { status: ['running', 'restarting', 'removing'] }) },
+      })
+      if (found.length > 0) return true
+    }
+    return false
+  }
+
+  private async waitUntil(done: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!(await done())) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`)
+      await sleep(300)
+    }
+  }
+
+  // ---- inside containers: on the task's own host ---------------------------------------
+
+  async exec(containerName: string, hook: Pick<HookSpec, 'command' | 'env' | 'user' | 'workdir'>): Promise<ExecResult> {
+    const { local, id } = await this.container(containerName)
+    return local.exec(id, hook)
+  }
+
+  async execStream(containerName: string, command: { command: string[]; user?: string; env?: Record<string, string> }, io: { stdout?: Writable; stdin?: Readable }): Promise<ExecResult> {
+    const { local, id } = await this.container(containerName)
+    return local.execStream(id, command, io)
+  }
+
+  async probe(containerName: string, health: HealthSpec): Promise<boolean> {
+    // http and tcp from the proxy (on the manager) by the service's name on
+    // the overlay network, as the routes reach it; commands in the task.
+    if (health.type !== 'command') return (await this.local(await this.managerHost())).probe(containerName, health)
+    const task = await this.runningTask(containerName)
+    if (!task) return false
+    return (await this.local(task.host)).probe(task.containerId, health)
+  }
+
+  async logs(containerName: string, tail: number): Promise<string[]> {
+    const task = await this.runningTask(containerName).catch(() => undefined)
+    if (task) return (await this.local(task.host)).logs(task.containerId, tail)
+    // Not running: the latest task's container, where its host still answers.
+    const tasks = (await this.manager.listTasks({ filters: { service: [containerName] } }).catch(() => [])) as Task[]
+    const nodes = await this.nodes()
+    for (const t of tasks.sort((a, b) => (b.CreatedAt ?? '').localeCompare(a.CreatedAt ?? ''))) {
+      const node = nodes.find((n) => n.id === t.NodeID)
+      const id = t.Status.ContainerStatus?.ContainerID
+      if (!node || node.state !== 'ready' || !id) continue
+      const local = await this.local(node.hostname, nodes).catch(() => undefined)
+      if (local) return local.logs(id, tail)
+    }
+    return []
+  }
+
+  async runOnce(hook: HookSpec, service: ContainerSpec, network: string): Promise<ExecResult> {
+    return (await this.localFor(service.labels[LABEL.instance] ?? '')).runOnce(hook, service, network)
+  }
+
+  async runHelper(run: HelperRun): Promise<ExecResult> {
+    return (await this.localFor(run.instanceId)).runHelper(run)
+  }
+
+  async readVolumeFile(volume: string, filePath: string, instanceId: string, image: string): Promise<Readable> {
+    return (await this.localFor(instanceId)).readVolumeFile(volume, filePath, instanceId, image)
+  }
+
+  async exportVolumes(volumes: string[], instanceId: string): Promise<Readable> {
+    return (await this.localFor(instanceId)).exportVolumes(volumes, instanceId)
+  }
+
+  // ---- the health page --------------------------------------------------------
+
+  async hosts(): Promise<HostStatus[]> {
+    const nodes = await this.nodes()
+    const managerHost = await this.managerHost()
+    return Promise.all(
+      nodes.map(async (n): Promise<HostStatus> => {
+        const base: HostStatus = {
+          name: n.hostname,
+          reachable: n.state === 'ready',
+          error: n.state === 'ready' ? null : `This host is ${n.state} in the swarm: tools with data on it wait for it, the others run elsewhere.`,
+          engineVersion: n.engineVersion,
+          operatingSystem: n.os,
+          cpus: Math.round(n.nanoCpus / 1e9),
+          memoryBytes: n.memoryBytes,
+          containersRunning: 0,
+          containersStopped: 0,
+          swarm: n.hostname === managerHost ? 'manager (this provisioner)' : n.role,
+        }
+        if (n.availability !== 'active') base.swarm += ` (${n.availability})`
+        if (n.state !== 'ready') return base
+        try {
+          const info = await (await this.local(n.hostname, nodes)).hostInfo()
+          return { ...base, operatingSystem: info.operatingSystem, containersRunning: info.containersRunning, containersStopped: info.containersStopped }
+        } catch (error) {
+          return { ...base, reachable: false, error: error instanceof HostError ? `${error.plain} (${error.message})` : `Its Docker engine does not answer: ${error instanceof Error ? error.message : String(error)}` }
+        }
+      }),
+    )
+  }
+}
+
+/** Swarm's constraint syntax (`node.labels.x==y`, `node.role!=manager`, `node.hostname==h`), for choosing a host before Swarm does. */
+export function matches(constraint: string, node: Pick<SwarmNode, 'id' | 'hostname' | 'role' | 'labels'>): boolean {
+  const m = /^\s*([\w.-]+)\s*(==|!=)\s*(.+?)\s*$/.exec(constraint)
+  if (!m) throw new Error(`placement constraint "${constraint}" is not of the form key==value or key!=value`)
+  const [, key, op, value] = m as unknown as [string, string, string, string]
+  let actual: string | undefined
+  if (key === 'node.id') actual = node.id
+  else if (key === 'node.hostname') actual = node.hostname
+  else if (key === 'node.role') actual = node.role
+  else if (key.startsWith('node.labels.')) actual = node.labels[key.slice('node.labels.'.length)]
+  else return true // engine labels and platform: Swarm checks those itself
+  return op === '==' ? actual === value : actual !== value
+}

@@ -3,6 +3,8 @@
  * commons/caddy, scripts/images.ts) on a network of its own, its :80
  * published on 127.0.0.1:<httpPort>. The provisioner connects it to every
  * instance network and adds one route per instance through the admin API.
+ * (`hostIp` publishes it elsewhere, e.g. 0.0.0.0 on a Swarm node's engine,
+ * whose 127.0.0.1 is its own namespace's and unreachable from the host.)
  *
  * The admin API is a unix socket in .data/proxy/<name>/ (bind-mounted at
  * /run/caddy-admin), not a TCP port: the proxy sits on every instance
@@ -23,7 +25,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export type Proxy = {
   /** `unix:/…/admin.sock`, for CaddyRoutes. */
   adminUrl: string
-  /** Where the proxy's :80 is published, e.g. http://127.0.0.1:18088. */
+  /** Where the proxy's :80 is published, e.g. http://127.0.0.1:18088 (for hostIp 0.0.0.0 this says 127.0.0.1: on another engine's host, use that host's address). */
   httpUrl: string
   containerName: string
   /** The proxy's own network (instance networks are connected later by the provisioner). */
@@ -44,10 +46,11 @@ export class ProxyOwnershipError extends Error {
  */
 export async function ensureProxy(
   docker: Docker,
-  opts: { name: string; httpPort: number; adminDir?: string; log?: (line: string) => void },
+  opts: { name: string; httpPort: number; hostIp?: string; adminDir?: string; log?: (line: string) => void },
 ): Promise<Proxy> {
   const log = opts.log ?? (() => {})
   const { name, httpPort } = opts
+  const hostIp = opts.hostIp ?? '127.0.0.1'
   const adminDir = opts.adminDir ?? path.join(root, '.data', 'proxy', name)
   mkdirSync(adminDir, { recursive: true })
   const adminUrl = `unix:${path.join(adminDir, 'admin.sock')}`
@@ -74,7 +77,7 @@ export async function ensureProxy(
     }
     const binding = existing.HostConfig.PortBindings?.['80/tcp']?.[0]
     const same =
-      existing.Image === caddyImage.id && binding?.HostIp === '127.0.0.1' && binding.HostPort === String(httpPort) && (existing.HostConfig.Binds ?? []).includes(bind)
+      existing.Image === caddyImage.id && binding?.HostIp === hostIp && binding.HostPort === String(httpPort) && (existing.HostConfig.Binds ?? []).includes(bind)
     if (!same) {
       log(`Replacing the proxy container ${name} (its image, port or admin folder changed) …`)
       await container.remove({ force: true })
@@ -86,7 +89,7 @@ export async function ensureProxy(
   if (create) {
     // A socket left by an earlier container answers nothing; Caddy makes a new one.
     rmSync(path.join(adminDir, 'admin.sock'), { force: true })
-    log(`Starting the proxy container ${name} (http on 127.0.0.1:${httpPort}) …`)
+    log(`Starting the proxy container ${name} (http on ${hostIp}:${httpPort}) …`)
     await docker.createContainer({
       name,
       Image: images.caddy,
@@ -94,7 +97,7 @@ export async function ensureProxy(
       ExposedPorts: { '80/tcp': {} },
       HostConfig: {
         NetworkMode: name,
-        PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(httpPort) }] },
+        PortBindings: { '80/tcp': [{ HostIp: hostIp, HostPort: String(httpPort) }] },
         Binds: [bind],
         RestartPolicy: { Name: 'unless-stopped' },
         CapDrop: ['ALL'],
@@ -110,7 +113,7 @@ export async function ensureProxy(
 
   return {
     adminUrl,
-    httpUrl: `http://127.0.0.1:${httpPort}`,
+    httpUrl: `http://${hostIp === '0.0.0.0' ? '127.0.0.1' : hostIp}:${httpPort}`,
     containerName: name,
     networkName: name,
     stop: async () => {

@@ -19,6 +19,9 @@ command -v caddy >/dev/null 2>&1 || need+=(caddy)
 # Backups: restic runs in a helper container built from this binary.
 command -v restic >/dev/null 2>&1 || need+=(restic)
 command -v file >/dev/null 2>&1 || need+=(file)
+# The Swarm test makes Docker engines in network namespaces of their own.
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 # The tests check docker-compose.yml with Compose (the v2 plugin, or Debian's docker-compose).
 docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then

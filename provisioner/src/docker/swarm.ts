@@ -92,6 +92,8 @@ export class SwarmDriver implements ContainerDriver {
   readonly #locals = new Map<string, LocalDockerDriver>()
   /** instance id → its host, or null when it may run anywhere. */
   readonly #placement = new Map<string, string | null>()
+  /** instance id → its volumes when its host last answered. */
+  readonly #lastVolumes = new Map<string, Set<string>>()
   #managerHost?: string
   #utilityImage?: string
 
@@ -174,6 +176,23 @@ export class SwarmDriver implements ContainerDriver {
     return local
   }
 
+  /**
+   * Work on one host's engine; an engine that does not answer (the host is
+   * lost, and Swarm has not noticed yet) is a HostError, in words.
+   */
+  private async on<T>(host: string, work: (local: LocalDockerDriver) => Promise<T>): Promise<T> {
+    const local = await this.local(host)
+    try {
+      return await work(local)
+    } catch (error) {
+      if (!unreachable(error)) throw error
+      throw new HostError(
+        `The host "${host}" that keeps this tool's data does not answer. The tool comes back when the host does; its data stays there.`,
+        `the Docker engine of swarm node ${host} does not answer: ${error instanceof Error ? error.message : String(error)}`,
+      )
+    }
+  }
+
   /** Where an instance lives: its host, null when anywhere, undefined before its network exists. */
   private async placementOf(instanceId: string): Promise<string | null | undefined> {
     if (this.#placement.has(instanceId)) return this.#placement.get(instanceId)
@@ -185,10 +204,43 @@ export class SwarmDriver implements ContainerDriver {
     return host
   }
 
-  /** The engine where an instance's volumes and helpers are: its host, or the manager's. */
-  private async localFor(instanceId: string): Promise<LocalDockerDriver> {
-    const host = instanceId ? await this.placementOf(instanceId) : undefined
-    return this.local(host ?? (await this.managerHost()))
+  /**
+   * Work on the engine where an instance's volumes and helpers are: its
+   * host, or the manager's. Once its network is gone (a removed instance,
+   * kept for its grace period), the host is the one that has `volume`.
+   */
+  private async onInstance<T>(instanceId: string, work: (local: LocalDockerDriver) => Promise<T>, volume?: string): Promise<T> {
+    let host = instanceId ? await this.placementOf(instanceId) : undefined
+    if (host === undefined && volume) host = await this.volumeHost(volume)
+    return this.on(host ?? (await this.managerHost()), work)
+  }
+
+  /** The host that has this volume; refuses to say "nowhere" while a host cannot be asked. */
+  private async volumeHost(volume: string): Promise<string | undefined> {
+    const nodes = await this.nodes()
+    const silent: string[] = []
+    for (const node of nodes) {
+      if (node.state !== 'ready') {
+        silent.push(node.hostname)
+        continue
+      }
+      try {
+        const local = await this.local(node.hostname, nodes)
+        await local.docker.getVolume(volume).inspect()
+        return node.hostname
+      } catch (error) {
+        if (isNotFound(error)) continue
+        if (error instanceof HostError || unreachable(error)) silent.push(node.hostname)
+        else throw error
+      }
+    }
+    if (silent.length > 0) {
+      throw new HostError(
+        `The data of this tool may be on a host that does not answer (${silent.join(', ')}); it is left alone until the host is back.`,
+        `volume ${volume} is on no answering host; not asked: ${silent.join(', ')}`,
+      )
+    }
+    return undefined
   }
 
   /** The running task of a service and its host, or undefined. */
@@ -202,14 +254,14 @@ export class SwarmDriver implements ContainerDriver {
     return undefined
   }
 
-  /** A service's running container, or a one-off container of that name on the instance's host. */
-  private async container(name: string): Promise<{ local: LocalDockerDriver; id: string }> {
+  /** Work on a service's running container, on its host's engine. */
+  private async inTask<T>(name: string, work: (local: LocalDockerDriver, containerId: string) => Promise<T>): Promise<T> {
     const task = await this.runningTask(name).catch((error: unknown) => {
       if (isNotFound(error)) return undefined
       throw error
     })
-    if (task) return { local: await this.local(task.host), id: task.containerId }
-    throw new Error(`${name} has no running task on a host that answers`)
+    if (!task) throw new Error(`${name} has no running task on a host that answers`)
+    return this.on(task.host, (local) => work(local, task.containerId))
   }
 
   // ---- observing ----------------------------------------------------------------
@@ -246,25 +298,47 @@ export class SwarmDriver implements ContainerDriver {
       get(id).containers.push(toObserved(containerId ?? s.ID, s.Spec.Name ?? '', labels, replicas > 0 && task !== undefined))
     }
     // One-off containers (hooks, helpers) and volumes live on the hosts' own engines.
+    const silent = new Set(nodes.filter((n) => n.state !== 'ready').map((n) => n.hostname))
     for (const node of ready.values()) {
-      let local: LocalDockerDriver
+      let containers: Docker.ContainerInfo[]
+      let volumes: Docker.VolumeInspectInfo[]
       try {
-        local = await this.local(node.hostname, nodes)
-      } catch {
-        continue // no engine configured for it: ensure* steps say so for the instances there
+        const local = await this.local(node.hostname, nodes)
+        ;[containers, volumes] = await Promise.all([
+          local.docker.listContainers({ all: true, filters: this.managedFilter }),
+          local.docker.listVolumes({ filters: this.managedFilter }).then((r) => r.Volumes ?? []),
+        ])
+      } catch (error) {
+        // No engine configured for it, or it does not answer (lost, and
+        // Swarm has not noticed yet): the steps that need it say so.
+        if (!(error instanceof HostError) && !unreachable(error)) throw error
+        silent.add(node.hostname)
+        continue
       }
-      const [containers, volumes] = await Promise.all([
-        local.docker.listContainers({ all: true, filters: this.managedFilter }),
-        local.docker.listVolumes({ filters: this.managedFilter }),
-      ])
       for (const c of containers) {
         const id = c.Labels[LABEL.instance]
         if (!id || c.Labels[SWARM_SERVICE_LABEL]) continue
         get(id).containers.push(toObserved(c.Id, (c.Names[0] ?? '').replace(/^\//, ''), c.Labels, c.State === 'running'))
       }
-      for (const v of volumes.Volumes ?? []) {
+      for (const v of volumes) {
         const id = v.Labels?.[LABEL.instance]
         if (id) get(id).volumes.add(v.Name)
+      }
+    }
+    // The volumes of an instance whose host cannot be asked are not gone:
+    // reported as last seen (and as its services mount them), so nothing
+    // plans to make them again elsewhere, and a purge waits for the host
+    // instead of calling them deleted.
+    for (const [id, observed] of byInstance) {
+      const host = this.#placement.get(id)
+      if (host && silent.has(host)) {
+        for (const v of this.#lastVolumes.get(id) ?? []) observed.volumes.add(v)
+        for (const s of services) {
+          if (s.Spec.Labels?.[LABEL.instance] !== id) continue
+          for (const m of (s.Spec.TaskTemplate as Docker.ContainerTaskSpec | undefined)?.ContainerSpec?.Mounts ?? []) if (m.Source) observed.volumes.add(m.Source)
+        }
+      } else {
+        this.#lastVolumes.set(id, new Set(observed.volumes))
       }
     }
     return byInstance
@@ -349,11 +423,11 @@ export class SwarmDriver implements ContainerDriver {
   }
 
   async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
-    await (await this.localFor(labels[LABEL.instance] ?? '')).ensureVolume(name, labels)
+    await this.onInstance(labels[LABEL.instance] ?? '', (local) => local.ensureVolume(name, labels))
   }
 
   async removeVolume(name: string, instanceId: string): Promise<void> {
-    await (await this.localFor(instanceId)).removeVolume(name, instanceId)
+    await this.onInstance(instanceId, (local) => local.removeVolume(name, instanceId), name)
   }
 
   async removeNetwork(name: string, instanceId: string): Promise<void> {
@@ -371,14 +445,20 @@ export class SwarmDriver implements ContainerDriver {
         if (!isNotFound(error)) throw error
       })
     }
-    // The tasks' endpoints go a moment after their service: try again for a while.
+    // The tasks' endpoints go a moment after their service, and meanwhile
+    // the manager may answer "active endpoints", "in use", or even 500
+    // "network … not found" while it still lists it: try again for a while.
     for (let attempt = 0; ; attempt++) {
       try {
         await network.remove()
         break
       } catch (error) {
-        if (isNotFound(error)) break
-        if (attempt >= 30 || !(error instanceof Error) || !/active endpoints|in use/i.test(error.message)) throw error
+        const gone = await network.inspect().then(
+          () => false,
+          (e: unknown) => isNotFound(e),
+        )
+        if (gone) break
+        if (attempt >= 30 || !(error instanceof Error) || !/active endpoints|in use|not found/i.test(error.message)) throw error
         await sleep(1000)
       }
     }
@@ -402,7 +482,7 @@ export class SwarmDriver implements ContainerDriver {
     const instanceId = spec.labels[LABEL.instance] ?? ''
     const host = await this.placementOf(instanceId)
     if (host === undefined) throw new Error(`the network of ${instanceId} does not exist yet`)
-    if (host) await (await this.local(host)).prepareVolumes(spec)
+    if (host) await this.on(host, (local) => local.prepareVolumes(spec))
     const secrets = await this.ensureSecrets(spec)
     const service = this.manager.getService(spec.name)
     let info: ServiceInfo | undefined
@@ -457,7 +537,11 @@ export class SwarmDriver implements ContainerDriver {
       // starts (two databases on one volume corrupt it), one without starts
       // its successor first (no gap).
       UpdateConfig: { Parallelism: 1, Order: spec.mounts.length > 0 ? 'stop-first' : 'start-first', FailureAction: 'pause', Monitor: 5e9 },
-      EndpointSpec: { Mode: 'vip' },
+      // The service's name resolves to its task's own address (DNS round
+      // robin), not to a virtual IP: a virtual IP needs IPVS in the host's
+      // kernel, which not every kernel has, and with one replica it adds
+      // nothing. Nothing is published: only the proxy reaches the tools.
+      EndpointSpec: { Mode: 'dnsrr' },
     }
   }
 
@@ -632,13 +716,11 @@ export class SwarmDriver implements ContainerDriver {
   // ---- inside containers: on the task's own host ---------------------------------------
 
   async exec(containerName: string, hook: Pick<HookSpec, 'command' | 'env' | 'user' | 'workdir'>): Promise<ExecResult> {
-    const { local, id } = await this.container(containerName)
-    return local.exec(id, hook)
+    return this.inTask(containerName, (local, id) => local.exec(id, hook))
   }
 
   async execStream(containerName: string, command: { command: string[]; user?: string; env?: Record<string, string> }, io: { stdout?: Writable; stdin?: Readable }): Promise<ExecResult> {
-    const { local, id } = await this.container(containerName)
-    return local.execStream(id, command, io)
+    return this.inTask(containerName, (local, id) => local.execStream(id, command, io))
   }
 
   async probe(containerName: string, health: HealthSpec): Promise<boolean> {
@@ -667,19 +749,19 @@ export class SwarmDriver implements ContainerDriver {
   }
 
   async runOnce(hook: HookSpec, service: ContainerSpec, network: string): Promise<ExecResult> {
-    return (await this.localFor(service.labels[LABEL.instance] ?? '')).runOnce(hook, service, network)
+    return this.onInstance(service.labels[LABEL.instance] ?? '', (local) => local.runOnce(hook, service, network))
   }
 
   async runHelper(run: HelperRun): Promise<ExecResult> {
-    return (await this.localFor(run.instanceId)).runHelper(run)
+    return this.onInstance(run.instanceId, (local) => local.runHelper(run))
   }
 
   async readVolumeFile(volume: string, filePath: string, instanceId: string, image: string): Promise<Readable> {
-    return (await this.localFor(instanceId)).readVolumeFile(volume, filePath, instanceId, image)
+    return this.onInstance(instanceId, (local) => local.readVolumeFile(volume, filePath, instanceId, image), volume)
   }
 
   async exportVolumes(volumes: string[], instanceId: string): Promise<Readable> {
-    return (await this.localFor(instanceId)).exportVolumes(volumes, instanceId)
+    return this.onInstance(instanceId, (local) => local.exportVolumes(volumes, instanceId), volumes[0])
   }
 
   // ---- the health page --------------------------------------------------------
@@ -712,6 +794,12 @@ export class SwarmDriver implements ContainerDriver {
       }),
     )
   }
+}
+
+/** The engine cannot be reached at all (as opposed to answering with an error). */
+function unreachable(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : ''
+  return ['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE'].includes(code)
 }
 
 /** Swarm's constraint syntax (`node.labels.x==y`, `node.role!=manager`, `node.hostname==h`), for choosing a host before Swarm does. */

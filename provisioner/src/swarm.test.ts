@@ -259,6 +259,30 @@ describe('a swarm of one host', () => {
     expect(await sh(`${hello}-web`, 'cat /data/installed')).toBe(installed)
   }, 180_000)
 
+  it('rolls a changed configuration out as a Swarm update: a new task, the old one stopped first, the data kept', async () => {
+    const installed = await sh(`${hello}-web`, 'cat /data/installed')
+    const before = (await running(`${hello}-web`))?.container
+    const service = () => cluster.manager.docker.getService(`${hello}-web`).inspect() as Promise<{ ID: string; Version: { Index: number }; UpdateStatus?: { State: string } }>
+    const { ID, Version } = await service()
+    // The organisation's new name goes into the tool's environment: a new configuration.
+    const renamed = { ...org, name: 'Zorgcoöperatie Oost-Betuwe' }
+    await put(hello, renamed, 'hello')
+    await waitFor(async () => (await visit('hello-zorgcoop.localhost')).body.includes('Oost-Betuwe'), 'the new name on the page')
+    await ready(hello)
+    const after = await service()
+    expect(after.ID).toBe(ID) // the same service, updated in place
+    expect(after.Version.Index).toBeGreaterThan(Version.Index)
+    // Swarm calls the update complete once the new task has run for its monitor period.
+    await waitFor(async () => (await service()).UpdateStatus?.State === 'completed', 'the update completed', 30_000)
+    expect((await running(`${hello}-web`))?.container).not.toBe(before)
+    expect(await sh(`${hello}-web`, 'cat /data/installed')).toBe(installed)
+    // One running task: stop-first never ran two on the volume.
+    const tasks = (await cluster.manager.docker.listTasks({ filters: { service: [`${hello}-web`] } })) as Task[]
+    expect(tasks.filter((t) => t.Status.State === 'running')).toHaveLength(1)
+    await put(hello, org, 'hello')
+    await waitFor(async () => (await visit('hello-zorgcoop.localhost')).body.includes('Zorgcoöperatie Oost<'), 'the name back')
+  }, 180_000)
+
   it('backs up and restores a tool on the swarm', async () => {
     await sh(`${hello}-web`, 'echo "notulen van maart" > /data/note')
     const started = await api.call('POST', `/instances/${hello}/backups`, { requestedBy: 'test' })

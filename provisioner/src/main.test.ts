@@ -106,6 +106,26 @@ describe('parseEnv', () => {
     expect(() => parseEnv({ ...required, PROVISIONER_API_TOKEN: 'short' })).toThrow(/PROVISIONER_API_TOKEN: must be at least 32/)
   })
 
+  it('reads the Swarm settings, and names the one that is malformed', () => {
+    const env = parseEnv({
+      ...required,
+      PROVISIONER_DRIVER: 'swarm',
+      SWARM_NODE_ENGINES: 'tools-1=ssh://commons@10.0.0.11,tools-2=unix:///run/tools-2/docker.sock',
+      SWARM_CONSTRAINTS: 'node.role==worker, node.labels.commons.tools==true',
+    })
+    expect(env.PROVISIONER_DRIVER).toBe('swarm')
+    expect([...(env.SWARM_NODE_ENGINES ?? [])]).toEqual([
+      ['tools-1', 'ssh://commons@10.0.0.11'],
+      ['tools-2', 'unix:///run/tools-2/docker.sock'],
+    ])
+    expect(env.SWARM_CONSTRAINTS).toEqual(['node.role==worker', 'node.labels.commons.tools==true'])
+    expect(env.SWARM_ENCRYPT_NETWORKS).toBe(true)
+    expect(parseEnv(required)).toMatchObject({ PROVISIONER_DRIVER: 'local', SWARM_CONSTRAINTS: [] })
+    expect(() => parseEnv({ ...required, PROVISIONER_DRIVER: 'kubernetes' })).toThrow(/PROVISIONER_DRIVER/)
+    expect(() => parseEnv({ ...required, SWARM_NODE_ENGINES: 'tools-1=tcp://10.0.0.11:2375' })).toThrow(/SWARM_NODE_ENGINES: must be hostname=unix/)
+    expect(() => parseEnv({ ...required, SWARM_CONSTRAINTS: 'node.role worker' })).toThrow(/SWARM_CONSTRAINTS: must be constraints/)
+  })
+
   it('reads the crash switch of the tests', () => {
     expect(parseEnv({ ...required, TEST_CRASH_AT: 'container:web@after' }).TEST_CRASH_AT).toEqual({ step: 'container:web', when: 'after' })
     expect(() => parseEnv({ ...required, TEST_CRASH_AT: 'soon' })).toThrow(/TEST_CRASH_AT/)

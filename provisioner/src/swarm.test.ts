@@ -9,7 +9,7 @@
  * restarted with their engines: tools are spread by memory, a tool that fits
  * nowhere is refused in words, a lost host's stateless tool moves to the
  * other host while the tool whose data lives there waits for it and comes
- * back with its data, and removal leaves nothing on any host.
+ * back with its data by itself, and removal leaves nothing on any host.
  */
 import { randomBytes } from 'node:crypto'
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -381,9 +381,10 @@ describe('three hosts', () => {
     expect(overview.failed.map((f) => f.instanceId)).toContain(pinned)
 
     await cluster.restoreNode(echoHost)
-    // The organisation's admin (or an operator) restarts it: that tries again.
-    expect((await api.call('POST', `/instances/${pinned}/restart`)).status).toBe(202)
+    // Nobody needs to act: once the host answers, the provisioner tries it again.
+    await waitFor(async () => (await api.get(pinned)).phase !== 'failed', `${pinned} tried again`, 120_000)
     await ready(pinned, 180_000)
+    expect((await api.events(pinned)).map((e) => `${e.step}:${e.status} ${e.message}`)).toContain(`retry:started host ${echoHost} is back`)
     expect(await answers(`${pinned}.localhost`)).toBe(true)
     expect(await sh(`${pinned}-web`, 'cat /data/members')).toBe('ledenlijst')
     expect((await running(`${pinned}-web`))?.node.name).toBe(echoHost)

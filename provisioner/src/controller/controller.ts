@@ -55,6 +55,8 @@ export class Controller {
   readonly #dirty = new Set<string>()
   readonly #timers = new Map<string, NodeJS.Timeout>()
   readonly #healthy = new Map<string, string>()
+  /** Failed instances whose data is on a host that was down: instance id → host and the failed generation. */
+  readonly #waitingForHost = new Map<string, { host: string; generation: number }>()
   #ticker: NodeJS.Timeout | undefined
   #stopped = false
   /** When the loop last completed a sweep; /healthz reports it. */
@@ -160,6 +162,7 @@ export class Controller {
 
   /** Every active instance gets a pass; objects of unknown instances are removed. */
   async sweep(): Promise<void> {
+    await this.retryWhereHostsAreBack()
     const rows = await this.opts.store.active()
     const now = Date.now()
     for (const row of rows) {
@@ -167,6 +170,24 @@ export class Controller {
       else void this.enqueue(row.id).catch((error: unknown) => this.opts.log.error('pass failed', { instance: row.id, err: message(error) }))
     }
     await this.removeOrphans()
+  }
+
+  /**
+   * A tool that failed because the host with its data was down is tried
+   * again by itself once that host answers (as "Restart" would), so a host
+   * that reboots at night does not leave its tools failed until morning.
+   */
+  private async retryWhereHostsAreBack(): Promise<void> {
+    if (this.#waitingForHost.size === 0) return
+    const reachable = new Set((await this.opts.driver.hosts()).filter((h) => h.reachable).map((h) => h.name))
+    for (const [id, { host, generation }] of this.#waitingForHost) {
+      if (!reachable.has(host)) continue
+      this.#waitingForHost.delete(id)
+      if (await this.opts.store.retryFailed(id, generation)) {
+        this.opts.log.info('the host of a failed tool is back; trying again', { instance: id, host })
+        await this.emit(id, 'retry', 'started', `host ${host} is back`)
+      }
+    }
   }
 
   private schedule(id: string, delayMs: number) {
@@ -295,6 +316,7 @@ export class Controller {
       const plain = error instanceof StepError ? error.plain : `The step "${name}" kept failing.`
       await store.markFailed(row.id, row.generation, name, plain)
       await this.emit(row.id, name, 'failed', detail)
+      if (error instanceof StepError && error.waitsFor) this.#waitingForHost.set(row.id, { host: error.waitsFor, generation: row.generation })
       return
     }
     await this.emit(row.id, name, 'retrying', `${detail} (attempt ${attempts} of ${retryBudget}; next in ${Math.round(delay / 1000)} s)`)

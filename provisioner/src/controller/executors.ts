@@ -24,6 +24,8 @@ export class StepError extends Error {
   constructor(
     readonly plain: string,
     detail: string,
+    /** A host the step waits for: when it fails for good, it is tried again once that host is back. */
+    readonly waitsFor?: string,
   ) {
     super(detail)
     this.name = 'StepError'
@@ -163,7 +165,7 @@ export async function execute(ctx: StepContext, step: Step): Promise<string> {
   try {
     return (await run(ctx, step)) ?? ''
   } catch (error) {
-    if (error instanceof HostError) throw new StepError(error.plain, error.message)
+    if (error instanceof HostError) throw new StepError(error.plain, error.message, error.waitsFor)
     throw error
   }
 }

@@ -136,6 +136,8 @@ export class HostError extends Error {
   constructor(
     readonly plain: string,
     detail: string,
+    /** The host the instance waits for (its data is there): it is tried again when that host is back. */
+    readonly waitsFor?: string,
   ) {
     super(detail)
     this.name = 'HostError'

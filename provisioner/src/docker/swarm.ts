@@ -158,6 +158,7 @@ export class SwarmDriver implements ContainerDriver {
         throw new HostError(
           `The host "${hostname}" that keeps this tool's data is down. The tool comes back when the host does; its data stays there.`,
           `swarm node ${hostname} is ${node.state}`,
+          hostname,
         )
       }
     }
@@ -189,6 +190,7 @@ export class SwarmDriver implements ContainerDriver {
       throw new HostError(
         `The host "${host}" that keeps this tool's data does not answer. The tool comes back when the host does; its data stays there.`,
         `the Docker engine of swarm node ${host} does not answer: ${error instanceof Error ? error.message : String(error)}`,
+        host,
       )
     }
   }
@@ -613,6 +615,7 @@ export class SwarmDriver implements ContainerDriver {
             throw new HostError(
               `The host "${host}" that keeps this tool's data is down. The tool comes back when the host does; its data stays there.`,
               `service ${spec.name} is pending: ${last}; swarm node ${host} is ${node?.state ?? 'gone'}`,
+              host,
             )
           }
         }

@@ -165,6 +165,17 @@ export class InstanceStore {
     }
   }
 
+  /** Tries a failed instance again (a new generation, a fresh retry budget) if it is still failed at `generation`; true when it was. */
+  async retryFailed(id: string, generation: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE instances SET generation = generation + 1, attempts = 0, next_attempt_at = NULL,
+         phase = CASE WHEN desired = 'suspended' THEN 'suspending' ELSE 'provisioning' END, failure_step = NULL, failure_message = NULL, updated_at = now()
+       WHERE id = $1 AND generation = $2 AND failed_generation = $2 AND desired <> 'removed'`,
+      [id, generation],
+    )
+    return (rowCount ?? 0) > 0
+  }
+
   async requestRestart(id: string): Promise<void> {
     await this.pool.query(
       `UPDATE instances SET restart_requested = restart_requested + 1, generation = generation + 1, attempts = 0, next_attempt_at = NULL,

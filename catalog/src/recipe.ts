@@ -257,6 +257,13 @@ const HostableRecipe = z
     routes: z.array(Route).default([]),
     sso: Sso.optional(),
     hooks: z.array(Hook).default([]),
+    /**
+     * Its volumes may live on storage every host shares (an NFS mount): they
+     * hold files, not database files that need a local disk. On a swarm with
+     * shared storage (SWARM_SHARED_STORAGE) such a tool moves when its host
+     * is lost; every other tool with volumes stays on its host.
+     */
+    sharedStorage: z.boolean().default(false),
     schedules: z.array(Schedule).default([]),
     backup: Backup,
     requirements: Requirements,

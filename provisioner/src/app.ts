@@ -146,6 +146,7 @@ export function driverFrom(env: Env): ContainerDriver {
     engines,
     constraints: env.SWARM_CONSTRAINTS,
     encrypted: env.SWARM_ENCRYPT_NETWORKS,
+    sharedStorage: env.SWARM_SHARED_STORAGE,
     taskTimeoutMs: env.SWARM_TASK_TIMEOUT_MS,
   })
 }

@@ -64,6 +64,12 @@ const envSchema = z.object({
     .regex(/^[\w.-]+\s*(==|!=)\s*[^,\s]+(\s*,\s*[\w.-]+\s*(==|!=)\s*[^,\s]+)*$/, 'must be constraints like node.labels.commons.tools==true, separated by commas')
     .transform((v) => v.split(',').map((c) => c.trim()))
     .default([]),
+  /**
+   * Swarm: a folder that is the same storage on every host (an NFS mount at
+   * this path everywhere). The volumes of tools whose recipe allows it live
+   * there, so those tools move when their host is lost.
+   */
+  SWARM_SHARED_STORAGE: z.string().regex(/^\/[^,\s]*[^/,\s]$/, 'must be an absolute folder path, e.g. /srv/commons/shared').optional(),
   /** Swarm: encrypt instance networks between hosts (IPsec). */
   SWARM_ENCRYPT_NETWORKS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** Swarm: the longest a service may take to have a running task. */

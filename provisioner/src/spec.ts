@@ -98,6 +98,8 @@ export type InstanceSpec = {
   network: string
   labels: Record<string, string>
   volumes: { name: string; recipeName: string }[]
+  /** The recipe allows its volumes on storage every host shares. */
+  sharedStorage: boolean
   /** In start order: dependencies first. */
   containers: ContainerSpec[]
   hooks: HookSpec[]
@@ -269,6 +271,7 @@ export function buildSpec(identity: InstanceIdentity, entry: CatalogEntry, platf
     network: networkName(id),
     labels,
     volumes: recipe.volumes.map((v) => ({ name: volumeName(id, v.name), recipeName: v.name })),
+    sharedStorage: recipe.sharedStorage,
     containers,
     hooks,
     routes,

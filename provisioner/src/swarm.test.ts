@@ -12,7 +12,7 @@
  * back with its data by itself, and removal leaves nothing on any host.
  */
 import { randomBytes } from 'node:crypto'
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -25,7 +25,7 @@ import { ensureProxy, type Proxy } from '../../scripts/proxy.ts'
 import type { BackupView, PlatformOverview, RestoreView } from './api/contract.ts'
 import { startProvisioner, type RunningProvisioner } from './app.ts'
 import { parseEnv, type Env } from './config.ts'
-import { NODE_LABEL } from './docker/swarm.ts'
+import { NODE_LABEL, STORAGE_LABEL } from './docker/swarm.ts'
 import { createLogger } from './log.ts'
 import { LABEL } from './spec.ts'
 import { apiClient, waitFor } from './testing/stack.ts'
@@ -40,6 +40,9 @@ let provisioner: RunningProvisioner | undefined
 let api: ReturnType<typeof apiClient>
 let catalogDir: string
 const backupFolder = path.join(tmpdir(), `commons-swarm-backups-${offset}-${randomBytes(4).toString('hex')}`)
+// What an NFS mount at the same path on every host is in production: the
+// nodes share this machine's file system.
+const sharedFolder = path.join(tmpdir(), `commons-swarm-shared-${offset}-${randomBytes(4).toString('hex')}`)
 const schema = `test_swarm_${randomBytes(4).toString('hex')}`
 const owner = `commons-provisioner-${schema}`
 
@@ -177,6 +180,7 @@ beforeAll(async () => {
   const main = new (await import('dockerode')).default({ socketPath: (await ensureDockerEngine()).socketPath })
   await ensureLocalImages(main)
   mkdirSync(backupFolder, { recursive: true })
+  mkdirSync(sharedFolder, { recursive: true })
   catalogDir = mkdtempSync(path.join(tmpdir(), 'catalog-swarm-'))
   cpSync(path.resolve(import.meta.dirname, '../../catalog/recipes/hello'), path.join(catalogDir, 'hello'), { recursive: true })
   cluster = await startSwarmCluster({ workers: 0, images: [images.hello, images.caddy, images.restic], offset })
@@ -186,6 +190,10 @@ beforeAll(async () => {
   const memory = Math.floor((MemTotal * 0.6) / 1024 / 1024)
   writeRecipe('big', (r) => {
     ;(r.services[0] as { resources: unknown }).resources = { memory: `${memory}m`, cpus: 0.1 }
+  })
+  writeRecipe('notes', (r) => {
+    // Files only: its volume may live on the storage every host shares.
+    r.sharedStorage = true
   })
   writeRecipe('echo', (r) => {
     // No volumes: nothing ties it to a host.
@@ -208,6 +216,7 @@ afterAll(async () => {
   await proxy?.stop().catch(() => undefined)
   await cluster?.close()
   rmSync(backupFolder, { recursive: true, force: true })
+  rmSync(sharedFolder, { recursive: true, force: true })
   if (catalogDir) rmSync(catalogDir, { recursive: true, force: true })
 }, 300_000)
 
@@ -329,6 +338,7 @@ describe('three hosts', () => {
       SWARM_NODE_ENGINES: workers.map((w) => `${w.name}=unix://${w.socketPath}`).join(','),
       SWARM_CONSTRAINTS: 'node.role==worker',
       SWARM_ENCRYPT_NETWORKS: String(ipsec.ok),
+      SWARM_SHARED_STORAGE: sharedFolder,
     })
   }, 300_000)
 
@@ -390,6 +400,30 @@ describe('three hosts', () => {
     expect((await running(`${pinned}-web`))?.node.name).toBe(echoHost)
   }, 600_000)
 
+  it('moves a tool whose volumes are on the shared storage off a lost host, with its data', async () => {
+    const notes = 'notes-wijk-b'
+    expect((await put(notes, orgs[1]!, 'notes')).status).toBe(202)
+    await ready(notes)
+    const network = (await cluster.manager.docker.getNetwork(`${notes}-net`).inspect()) as { Labels: Record<string, string> }
+    expect(network.Labels).toMatchObject({ [STORAGE_LABEL]: 'shared' })
+    expect(network.Labels[NODE_LABEL]).toBeUndefined()
+    const service = (await cluster.manager.docker.getService(`${notes}-web`).inspect()) as { Spec: { TaskTemplate: { Placement: { Constraints: string[] } } } }
+    expect(service.Spec.TaskTemplate.Placement.Constraints).toEqual(['node.role==worker'])
+    await sh(`${notes}-web`, 'echo "agenda van de ledenraad" > /data/agenda')
+    // The volume is a folder on the shared storage.
+    expect(readFileSync(path.join(sharedFolder, `${notes}-data`, 'agenda'), 'utf8')).toBe('agenda van de ledenraad\n')
+
+    const from = (await running(`${notes}-web`))!.node.name
+    await cluster.loseNode(from)
+    await waitFor(async () => {
+      const now = await running(`${notes}-web`)
+      return now !== undefined && now.node.name !== from && (await answers('notes-wijk-b.localhost'))
+    }, `${notes} on another host`, 120_000)
+    expect(await sh(`${notes}-web`, 'cat /data/agenda')).toBe('agenda van de ledenraad')
+    await ready(notes)
+    await cluster.restoreNode(from)
+  }, 400_000)
+
   it('removes every tool and leaves nothing on any host', async () => {
     const ids = ((await api.call('GET', '/instances')).body as { instances: { id: string; phase: string }[] }).instances.filter((i) => i.phase !== 'purged').map((i) => i.id)
     for (const id of ids) expect((await api.call('DELETE', `/instances/${id}`)).status).toBe(202)
@@ -404,6 +438,8 @@ describe('three hosts', () => {
     expect(await manager.listServices({ filters: managed })).toEqual([])
     expect(await manager.listNetworks({ filters: managed })).toEqual([])
     expect(await manager.listSecrets({ filters: managed })).toEqual([])
+    // The shared storage keeps no folder of a removed tool.
+    expect(readdirSync(sharedFolder)).toEqual([])
     for (const node of cluster.nodes) {
       const docker: Docker = node.docker
       expect(((await docker.listVolumes({ filters: managed })).Volumes ?? []).map((v) => `${node.name}:${v.Name}`)).toEqual([])

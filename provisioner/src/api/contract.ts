@@ -123,6 +123,7 @@ export const stepKinds = [
   'verify',
   'restore',
   'upgrade',
+  'retry',
 ] as const
 export type StepKind = (typeof stepKinds)[number]
 

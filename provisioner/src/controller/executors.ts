@@ -47,6 +47,7 @@ const executors: { [K in Step['kind']]: Executor<K> } = {
       memoryBytes: containers.reduce((sum, c) => sum + c.memoryBytes, 0),
       nanoCpus: containers.reduce((sum, c) => sum + c.nanoCpus, 0),
       stateful: ctx.spec.volumes.length > 0,
+      sharedStorage: ctx.spec.sharedStorage,
     })
   },
   volume: async (ctx, step) => {

@@ -48,6 +48,8 @@ export type Placement = {
   nanoCpus: number
   /** It has volumes: on a Swarm it stays on the host that holds them. */
   stateful: boolean
+  /** Its recipe allows the volumes on storage every host shares: with such storage it need not stay. */
+  sharedStorage?: boolean
 }
 
 export type HelperMount = { volume: string; path: string; readOnly?: boolean } | { bind: string; path: string; readOnly?: boolean }

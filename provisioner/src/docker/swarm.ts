@@ -16,6 +16,8 @@ import { assertOwned, isNotFound, LocalDockerDriver, statusCode, toObserved } fr
 
 /** Network label naming the host that keeps an instance's volumes. */
 export const NODE_LABEL = 'org.commons.node'
+/** Network label of an instance whose volumes are on the shared storage. */
+export const STORAGE_LABEL = 'org.commons.storage'
 /** Swarm's own label on the containers of its tasks. */
 const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.id'
 
@@ -35,6 +37,8 @@ export type SwarmOptions = {
   encrypted: boolean
   /** How long a service may take to have a running task before the step fails. */
   taskTimeoutMs: number
+  /** A folder that is the same storage on every host; volumes of tools that allow it are bound to folders in it. */
+  sharedStorage?: string
 }
 
 type SwarmNode = {
@@ -92,6 +96,8 @@ export class SwarmDriver implements ContainerDriver {
   readonly #locals = new Map<string, LocalDockerDriver>()
   /** instance id → its host, or null when it may run anywhere. */
   readonly #placement = new Map<string, string | null>()
+  /** Instances whose volumes are on the shared storage. */
+  readonly #shared = new Set<string>()
   /** instance id → its volumes when its host last answered. */
   readonly #lastVolumes = new Map<string, Set<string>>()
   #managerHost?: string
@@ -201,9 +207,13 @@ export class SwarmDriver implements ContainerDriver {
     const filters = { label: [`${LABEL.managedBy}=${this.opts.owner}`, `${LABEL.instance}=${instanceId}`] }
     const network = (await this.manager.listNetworks({ filters }))[0]
     if (!network) return undefined
-    const host = network.Labels?.[NODE_LABEL] ?? null
-    this.#placement.set(instanceId, host)
-    return host
+    this.remember(instanceId, network.Labels)
+    return this.#placement.get(instanceId)
+  }
+
+  private remember(instanceId: string, labels: Record<string, string> | undefined) {
+    this.#placement.set(instanceId, labels?.[NODE_LABEL] ?? null)
+    if (labels?.[STORAGE_LABEL] === 'shared') this.#shared.add(instanceId)
   }
 
   /**
@@ -286,7 +296,7 @@ export class SwarmDriver implements ContainerDriver {
       const id = n.Labels?.[LABEL.instance]
       if (!id) continue
       get(id).network = { exists: true, proxyAttached: proxyNetworks.has(n.Name) }
-      this.#placement.set(id, n.Labels?.[NODE_LABEL] ?? null)
+      this.remember(id, n.Labels)
     }
     const ready = new Map(nodes.filter((n) => n.state === 'ready').map((n) => [n.id, n]))
     for (const s of services) {
@@ -400,20 +410,27 @@ export class SwarmDriver implements ContainerDriver {
     try {
       const info = (await network.inspect()) as { Labels?: Record<string, string> }
       assertOwned(`network ${name}`, info.Labels, instanceId, this.opts.owner)
-      this.#placement.set(instanceId, info.Labels?.[NODE_LABEL] ?? null)
+      this.remember(instanceId, info.Labels)
     } catch (error) {
       if (!isNotFound(error)) throw error
-      const host = placement?.stateful ? await this.chooseHost(placement) : null
+      // Volumes on the shared storage go wherever the tool goes: no host to keep to.
+      const shared = Boolean(placement?.stateful && placement.sharedStorage && this.opts.sharedStorage)
+      const host = placement?.stateful && !shared ? await this.chooseHost(placement) : null
       await this.manager.createNetwork({
         Name: name,
         Driver: 'overlay',
         // The proxy container and one-off hook containers join it.
         Attachable: true,
         CheckDuplicate: true,
-        Labels: { ...labels, ...(host ? { [NODE_LABEL]: host, [`${NODE_LABEL}.memory`]: String(placement?.memoryBytes ?? 0) } : {}) },
+        Labels: {
+          ...labels,
+          ...(host ? { [NODE_LABEL]: host, [`${NODE_LABEL}.memory`]: String(placement?.memoryBytes ?? 0) } : {}),
+          ...(shared ? { [STORAGE_LABEL]: 'shared' } : {}),
+        },
         Options: this.opts.encrypted ? { encrypted: 'true' } : {},
       })
       this.#placement.set(instanceId, host)
+      if (shared) this.#shared.add(instanceId)
     }
     if (!(await this.proxyNetworks()).has(name)) {
       try {
@@ -425,11 +442,72 @@ export class SwarmDriver implements ContainerDriver {
   }
 
   async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
-    await this.onInstance(labels[LABEL.instance] ?? '', (local) => local.ensureVolume(name, labels))
+    const instanceId = labels[LABEL.instance] ?? ''
+    await this.placementOf(instanceId)
+    if (!this.#shared.has(instanceId)) return this.onInstance(instanceId, (local) => local.ensureVolume(name, labels))
+    // Its folder on the shared storage, then the volume on the manager (the
+    // backups' helpers run there); on another host Swarm makes the same
+    // volume from the service's mount when a task lands there.
+    await this.sharedFolder(name, instanceId, 'make')
+    await this.on(await this.managerHost(), async (local) => {
+      try {
+        assertOwned(`volume ${name}`, (await local.docker.getVolume(name).inspect()).Labels, instanceId, this.opts.owner)
+      } catch (error) {
+        if (!isNotFound(error)) throw error
+        await local.docker.createVolume({ Name: name, Labels: labels, Driver: 'local', DriverOpts: this.sharedVolumeOptions(name) })
+      }
+    })
   }
 
   async removeVolume(name: string, instanceId: string): Promise<void> {
+    const root = this.opts.sharedStorage
+    if (root) {
+      // On the shared storage: the volume on every host that has one, then its folder.
+      const nodes = await this.nodes()
+      let shared = false
+      for (const node of nodes.filter((n) => n.state === 'ready')) {
+        const info = await this.on(node.hostname, (local) =>
+          local.docker
+            .getVolume(name)
+            .inspect()
+            .catch((error: unknown) => {
+              if (isNotFound(error)) return undefined
+              throw error
+            }),
+        )
+        if (info?.Options?.device !== `${root}/${name}`) continue
+        shared = true
+        await this.on(node.hostname, (local) => local.removeVolume(name, instanceId))
+      }
+      if (shared || this.#shared.has(instanceId)) return this.sharedFolder(name, instanceId, 'remove')
+    }
     await this.onInstance(instanceId, (local) => local.removeVolume(name, instanceId), name)
+  }
+
+  private sharedVolumeOptions(volume: string): Record<string, string> {
+    return { type: 'none', o: 'bind', device: `${this.opts.sharedStorage}/${volume}` }
+  }
+
+  /** Makes or removes a volume's folder on the shared storage, from a helper on the manager. */
+  private async sharedFolder(volume: string, instanceId: string, what: 'make' | 'remove'): Promise<void> {
+    const root = this.opts.sharedStorage
+    if (!root) throw new Error('no shared storage is configured (SWARM_SHARED_STORAGE)')
+    const result = await this.on(await this.managerHost(), async (local) =>
+      local.runHelper({
+        name: `${volume}-folder`,
+        instanceId,
+        purpose: 'shared-storage',
+        image: await this.utilityImage(),
+        command: what === 'make' ? ['mkdir', '-p', `/shared/${volume}`] : ['rm', '-rf', `/shared/${volume}`],
+        mounts: [{ bind: root, path: '/shared' }],
+      }),
+    )
+    if (result.exitCode !== 0) {
+      throw new HostError(
+        'The shared storage of the hosts refuses to store anything.',
+        `${what === 'make' ? 'mkdir' : 'rm -rf'} ${root}/${volume} ended with ${result.exitCode}: ${result.output.slice(-300)}`,
+      )
+    }
   }
 
   async removeNetwork(name: string, instanceId: string): Promise<void> {
@@ -493,7 +571,7 @@ export class SwarmDriver implements ContainerDriver {
     } catch (error) {
       if (!isNotFound(error)) throw error
     }
-    const desired = this.serviceSpec(spec, network, host, secrets)
+    const desired = this.serviceSpec(spec, network, host, secrets, this.#shared.has(instanceId))
     if (!info) {
       await this.manager.createService(desired)
     } else {
@@ -510,7 +588,8 @@ export class SwarmDriver implements ContainerDriver {
     return containerId
   }
 
-  private serviceSpec(spec: ContainerSpec, network: string, host: string | null, secrets: Docker.SecretReference[]): Docker.CreateServiceOptions {
+  private serviceSpec(spec: ContainerSpec, network: string, host: string | null, secrets: Docker.SecretReference[], shared: boolean): Docker.CreateServiceOptions {
+    const volumeLabels = { [LABEL.managedBy]: this.opts.owner, [LABEL.instance]: spec.labels[LABEL.instance] ?? '' }
     return {
       Name: spec.name,
       Labels: spec.labels,
@@ -523,7 +602,14 @@ export class SwarmDriver implements ContainerDriver {
           Labels: spec.labels,
           Init: true,
           StopGracePeriod: 20e9,
-          Mounts: spec.mounts.map((m) => ({ Type: 'volume' as const, Source: m.volume, Target: m.path, ReadOnly: m.readOnly })),
+          Mounts: spec.mounts.map((m) => ({
+            Type: 'volume' as const,
+            Source: m.volume,
+            Target: m.path,
+            ReadOnly: m.readOnly,
+            // On the shared storage: any host makes the same volume, bound to the same folder.
+            ...(shared ? { VolumeOptions: { NoCopy: false, Labels: volumeLabels, DriverConfig: { Name: 'local', Options: this.sharedVolumeOptions(m.volume) } } } : {}),
+          })),
           Secrets: secrets,
         },
         // The recipe's memory is both the limit and what is reserved, so a

@@ -17,7 +17,6 @@ import http from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type Docker from 'dockerode'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureDockerEngine } from '../../scripts/docker-engine.ts'
 import { ensureLocalImages, images } from '../../scripts/images.ts'
@@ -28,7 +27,7 @@ import { parseEnv, type Env } from './config.ts'
 import { NODE_LABEL, STORAGE_LABEL } from './docker/swarm.ts'
 import { createLogger } from './log.ts'
 import { LABEL } from './spec.ts'
-import { apiClient, waitFor } from './testing/stack.ts'
+import { apiClient, dropSchema, harnessEnv, waitFor } from './testing/stack.ts'
 import { ipsecSupport, startSwarmCluster, type SwarmCluster, type SwarmNode } from './testing/swarm-cluster.ts'
 
 const offset = Number(process.env.TEST_PORT_OFFSET ?? 0)
@@ -44,38 +43,17 @@ const backupFolder = path.join(tmpdir(), `commons-swarm-backups-${offset}-${rand
 // nodes share this machine's file system.
 const sharedFolder = path.join(tmpdir(), `commons-swarm-shared-${offset}-${randomBytes(4).toString('hex')}`)
 const schema = `test_swarm_${randomBytes(4).toString('hex')}`
-const owner = `commons-provisioner-${schema}`
-
-function required(name: string): string {
-  const value = process.env[name]
-  if (!value) throw new Error(`${name} is not set: run this through the harness (npx tsx test/run.ts unit swarm)`)
-  return value
-}
+const owner = `commons-provisioner-${schema}` // as harnessEnv names it
 
 function envFor(extra: Record<string, string> = {}): Env {
   return parseEnv({
-    PORT: '0',
-    PROVISIONER_NAME: owner,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    DATABASE_URL: required('DATABASE_URL'),
-    DATABASE_SCHEMA: schema,
-    PROVISIONER_API_TOKEN: randomBytes(32).toString('hex'),
-    SECRETS_KEY: randomBytes(32).toString('base64'),
-    INSTANCE_DOMAIN: 'localhost',
-    PUBLIC_URL_SCHEME: 'http',
+    ...harnessEnv(schema),
     PUBLIC_URL_PORT: String(proxyPort),
-    KEYCLOAK_URL: required('KEYCLOAK_URL'),
-    PROVISIONER_CLIENT_SECRET: required('PROVISIONER_CLIENT_SECRET'),
     CATALOG_DIR: catalogDir,
     PROVISIONER_DRIVER: 'swarm',
     DOCKER_SOCKET: cluster.manager.socketPath,
     CADDY_ADMIN_URL: proxy.adminUrl,
     PROXY_CONTAINER: proxy.containerName,
-    PULL_IMAGES: 'false',
-    RETRY_BUDGET: '3',
-    RETRY_BASE_MS: '200',
-    RETRY_MAX_MS: '1000',
-    RESYNC_MS: '1000',
     REMOVED_VOLUME_GRACE_DAYS: '0',
     SWARM_TASK_TIMEOUT_MS: '60000',
     BACKUP_PASSWORD: randomBytes(24).toString('base64'),
@@ -208,11 +186,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await provisioner?.close().catch(() => undefined)
-  if (env) {
-    const client = new pg.Client({ connectionString: env.DATABASE_URL })
-    await client.connect()
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => client.end())
-  }
+  if (env) await dropSchema(schema)
   await proxy?.stop().catch(() => undefined)
   await cluster?.close()
   rmSync(backupFolder, { recursive: true, force: true })

@@ -31,6 +31,44 @@ function required(name: string): string {
   return value
 }
 
+/**
+ * What every provisioner test's environment has: the harness's Postgres and
+ * Keycloak, a schema and a name of its own (test files run side by side on
+ * one engine and one realm), fresh tokens and keys, quick retries.
+ */
+export function harnessEnv(schema: string): Record<string, string> {
+  return {
+    PORT: '0',
+    PROVISIONER_NAME: `commons-provisioner-${schema}`,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    DATABASE_URL: required('DATABASE_URL'),
+    DATABASE_SCHEMA: schema,
+    PROVISIONER_API_TOKEN: randomBytes(32).toString('hex'),
+    SECRETS_KEY: randomBytes(32).toString('base64'),
+    INSTANCE_DOMAIN: 'localhost',
+    PUBLIC_URL_SCHEME: 'http',
+    KEYCLOAK_URL: required('KEYCLOAK_URL'),
+    PROVISIONER_CLIENT_SECRET: required('PROVISIONER_CLIENT_SECRET'),
+    // No registry is reachable here: a missing image fails at once instead of asking the internet.
+    PULL_IMAGES: 'false',
+    RETRY_BUDGET: '3',
+    RETRY_BASE_MS: '200',
+    RETRY_MAX_MS: '1000',
+    RESYNC_MS: '1000',
+  }
+}
+
+/** Drops a test's schema (its tables) from the harness's Postgres. */
+export async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: required('DATABASE_URL') })
+  await client.connect()
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+  } finally {
+    await client.end()
+  }
+}
+
 /** `slot` keeps the proxies of test files that run at the same time apart (ports and names). */
 export async function testStack(slot: number): Promise<TestStack> {
   const engine = await ensureDockerEngine()
@@ -42,34 +80,13 @@ export async function testStack(slot: number): Promise<TestStack> {
     name: `commons-test-proxy-${offset}-${slot}`,
     httpPort,
   })
-  const databaseUrl = required('DATABASE_URL')
-  const rawEnv = (overrides: Record<string, string> = {}) => {
-    const schema = `test_${slot}_${randomBytes(4).toString('hex')}`
-    return {
-      PORT: '0',
-      // Its own name: test files run side by side on one engine and one realm.
-      PROVISIONER_NAME: `commons-provisioner-${schema}`,
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-      DATABASE_URL: databaseUrl,
-      DATABASE_SCHEMA: schema,
-      PROVISIONER_API_TOKEN: randomBytes(32).toString('hex'),
-      SECRETS_KEY: randomBytes(32).toString('base64'),
-      INSTANCE_DOMAIN: 'localhost',
-      PUBLIC_URL_SCHEME: 'http',
-      PUBLIC_URL_PORT: String(httpPort),
-      KEYCLOAK_URL: required('KEYCLOAK_URL'),
-      PROVISIONER_CLIENT_SECRET: required('PROVISIONER_CLIENT_SECRET'),
-      CADDY_ADMIN_URL: proxy.adminUrl,
-      PROXY_CONTAINER: proxy.containerName,
-      // No registry is reachable here: a missing image fails at once instead of asking the internet.
-      PULL_IMAGES: 'false',
-      RETRY_BUDGET: '3',
-      RETRY_BASE_MS: '200',
-      RETRY_MAX_MS: '1000',
-      RESYNC_MS: '1000',
-      ...overrides,
-    }
-  }
+  const rawEnv = (overrides: Record<string, string> = {}) => ({
+    ...harnessEnv(`test_${slot}_${randomBytes(4).toString('hex')}`),
+    PUBLIC_URL_PORT: String(httpPort),
+    CADDY_ADMIN_URL: proxy.adminUrl,
+    PROXY_CONTAINER: proxy.containerName,
+    ...overrides,
+  })
   return {
     docker,
     proxy: {
@@ -87,15 +104,7 @@ export async function testStack(slot: number): Promise<TestStack> {
         ...((await docker.listVolumes({ filters })).Volumes ?? []).map((v) => v.Name),
       ]
     },
-    dropSchema: async (schema) => {
-      const client = new pg.Client({ connectionString: databaseUrl })
-      await client.connect()
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-      } finally {
-        await client.end()
-      }
-    },
+    dropSchema,
     close: () => proxy.stop(),
   }
 }

@@ -92,6 +92,8 @@ try {
       PULL_IMAGES: 'false',
       REMOVED_VOLUME_GRACE_DAYS: '0',
       RESYNC_MS: '1000',
+      RETRY_BASE_MS: '500',
+      RETRY_MAX_MS: '2000',
       ...extra,
     })
   const client = (p: RunningProvisioner, token: string) => async <T>(method: string, url: string, body?: unknown): Promise<T> => {
@@ -163,7 +165,12 @@ try {
 
   console.error(`A lost host, ${runs} times …`)
   await call('PUT', '/instances/echo-bench', { organization: { id: 'org-bench-echo', slug: 'bench-echo', name: 'Echo' }, recipe: 'echo', adminEmail: 'bench@example.coop' })
-  while ((await call<{ phase: string }>('GET', '/instances/echo-bench')).phase !== 'ready') await sleep(100)
+  for (;;) {
+    const view = await call<{ phase: string; failure: unknown }>('GET', '/instances/echo-bench')
+    if (view.phase === 'ready') break
+    if (view.phase === 'failed') throw new Error(`echo-bench failed: ${JSON.stringify(view.failure)}; events: ${JSON.stringify(await call('GET', '/instances/echo-bench/events'))}`)
+    await sleep(100)
+  }
   const moveSeconds: number[] = []
   for (let run = 0; run < runs; run++) {
     const tasks = (await cluster.manager.docker.listTasks({ filters: { service: ['echo-bench-web'], 'desired-state': ['running'] } })) as { NodeID: string; Status: { State: string } }[]
@@ -174,7 +181,7 @@ try {
     await cluster.loseNode(host)
     // Answering again, from a host that is not the lost one.
     for (;;) {
-      if ((await visit(cluster.manager.address, 8080, 'echo-bench-bench-echo.localhost')) === 200) break
+      if ((await visit(cluster.manager.address, 8080, 'echo-bench-echo.localhost')) === 200) break
       await sleep(100)
     }
     moveSeconds.push((performance.now() - lost) / 1000)

@@ -22,6 +22,8 @@ function filledEnv(drop?: string) {
       if (!m) return l
       if (m[1] === 'SMTP_URL') return `${m[1]}=smtp://relay.example.coop:587`
       if (m[1] === 'DOCKER_GID') return `${m[1]}=999`
+      // Files on the host are absolute paths (a bare word would be a named volume).
+      if (m[1]?.endsWith('_PATH')) return `${m[1]}=/srv/commons/${m[1].toLowerCase()}`
       return `${m[1]}=${'a1'.repeat(20)}`
     })
   const dir = mkdtempSync(path.join(tmpdir(), 'compose-'))

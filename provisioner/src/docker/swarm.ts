@@ -562,7 +562,10 @@ export class SwarmDriver implements ContainerDriver {
     const instanceId = spec.labels[LABEL.instance] ?? ''
     const host = await this.placementOf(instanceId)
     if (host === undefined) throw new Error(`the network of ${instanceId} does not exist yet`)
+    // Volume owners: on the instance's host, or for the shared storage on the
+    // manager, whose volume binds the same folder every host binds.
     if (host) await this.on(host, (local) => local.prepareVolumes(spec))
+    else if (this.#shared.has(instanceId)) await this.on(await this.managerHost(), (local) => local.prepareVolumes(spec))
     const secrets = await this.ensureSecrets(spec)
     const service = this.manager.getService(spec.name)
     let info: ServiceInfo | undefined

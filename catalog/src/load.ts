@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { checkTemplate, formatPath, validateRecipe, type HostableRecipe, type Path, type Recipe } from './recipe.ts'
+import { checkTemplate, formatPath, restoreCommands, validateRecipe, type HostableRecipe, type Path, type Recipe } from './recipe.ts'
 
 export class CatalogError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -64,10 +64,10 @@ async function loadTemplates(
   const issue = (p: Path, message: string) => report(`${formatPath(p)}: ${message}`)
   // Collect the secrets used outside files too, to find declared-but-unused ones.
   for (const s of recipe.services) for (const v of Object.values(s.env)) checkTemplate(recipe, v, [], () => {}, used)
-  for (const h of [...recipe.hooks, ...recipe.schedules, ...recipe.backup.dumps, ...recipe.backup.restore]) {
+  for (const h of [...recipe.hooks, ...recipe.schedules, ...recipe.backup.dumps, ...restoreCommands(recipe)]) {
     for (const a of h.command) checkTemplate(recipe, a, [], () => {}, used)
   }
-  for (const h of recipe.hooks) for (const v of Object.values(h.env)) checkTemplate(recipe, v, [], () => {}, used)
+  for (const h of [...recipe.hooks, ...restoreCommands(recipe)]) for (const v of Object.values(h.env)) checkTemplate(recipe, v, [], () => {}, used)
   for (const [i, s] of recipe.services.entries()) {
     for (const [j, f] of s.files.entries()) {
       const where: Path = ['services', i, 'files', j, 'template']

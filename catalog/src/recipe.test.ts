@@ -4,7 +4,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parsePlaceholders } from './placeholders.ts'
 import { CatalogError, loadCatalog } from './load.ts'
-import { imageProblem, looksLikeSecretName, startOrder, validateRecipe, type HostableRecipe } from './recipe.ts'
+import { imageProblem, looksLikeSecretName, restoreCommands, startOrder, validateRecipe, type HostableRecipe } from './recipe.ts'
 
 const recipesDir = path.join(import.meta.dirname, '..', 'recipes')
 
@@ -86,6 +86,7 @@ describe('the catalog in recipes/', () => {
       const envs = [
         ...recipe.services.map((s) => [`services.${s.name}`, s.env] as const),
         ...recipe.hooks.map((h) => [`hooks.${h.name}`, h.env] as const),
+        ...restoreCommands(recipe).map((r, i) => [`backup.restore.${i}`, r.env] as const),
       ]
       for (const [where, env] of envs) {
         for (const [key, value] of Object.entries(env)) {
@@ -94,7 +95,7 @@ describe('the catalog in recipes/', () => {
           if (looksLikeRandomLiteral(value)) offenders.push(`${recipe.id} ${where}.${key}`)
         }
       }
-      const args = [...recipe.hooks, ...recipe.schedules, ...recipe.backup.dumps, ...recipe.backup.restore].flatMap((h) => h.command)
+      const args = [...recipe.hooks, ...recipe.schedules, ...recipe.backup.dumps, ...restoreCommands(recipe)].flatMap((h) => h.command)
       for (const arg of args) if (looksLikeRandomLiteral(arg)) offenders.push(`${recipe.id} argument ${arg}`)
       for (const [name, text] of templates) {
         for (const line of text.split('\n')) {
@@ -257,6 +258,33 @@ describe('a recipe with a mistake fails with a message naming the field', () => 
         service(r, 'app').volumes = [{ volume: 'data', path: '/data' }]
       }),
     ).toEqual(['services[1].volumes[0].volume: unknown volume "data" (declare it in volumes)', 'backup.volumes[0]: unknown volume "data"'])
+  })
+
+  it('checks restore steps: a hook run again must be a post-install hook, a command its service, dump and placeholders', () => {
+    const restore = (r: Demo, steps: unknown[]) => Object.assign(r.backup, { restore: steps })
+    expect(problemsOf((r) => restore(r, [{ hook: 'setup' }, { service: 'app', command: ['fix', '${instance.url}'], env: { DB_PASSWORD: '${secret:DB_PASSWORD}' }, healthy: false }]))).toEqual([])
+    expect(
+      problemsOf((r) => {
+        r.hooks.push({ name: 'migrate', phase: 'init', service: 'app', command: ['app', 'migrate'] })
+        restore(r, [
+          { hook: 'nope' },
+          { hook: 'migrate' },
+          { service: 'web', command: ['x'] },
+          { service: 'app', command: ['x'], stdin: 'missing.dump' },
+          { service: 'app', command: ['${secret:NOPE}'] },
+          { service: 'app', command: ['x'], env: { API_TOKEN: 'literal-token' } },
+        ])
+      }),
+    ).toEqual([
+      'backup.restore[0].hook: unknown hook "nope"',
+      'backup.restore[1].hook: hook "migrate" is not a post-install hook: only those run in the running tool again',
+      expect.stringMatching(/^backup\.restore\[2\]\.service: unknown service "web"/),
+      'backup.restore[3].stdin: unknown dump "missing.dump"',
+      expect.stringMatching(/^backup\.restore\[4\]\.command\[0\]: \$\{secret:NOPE\}: secret "NOPE" is not declared/),
+      expect.stringMatching(/^backup\.restore\[5\]\.env\.API_TOKEN: /),
+    ])
+    // Neither both forms at once nor a command without a service.
+    expect(problemsOf((r) => restore(r, [{ hook: 'setup', command: ['x'] }])).length).toBeGreaterThan(0)
   })
 
   it('refuses an unknown category, licence that is not SPDX, and bad semver', () => {

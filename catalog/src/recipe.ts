@@ -212,6 +212,23 @@ const Schedule = z.strictObject({
   command: Argv,
 })
 
+/** A command run on restore in the service's container, rendered like a hook's. */
+const RestoreCommand = z.strictObject({
+  service: z.string(),
+  command: Argv,
+  stdin: z.string().optional(),
+  user: z.string().optional(),
+  workdir: z.string().startsWith('/').optional(),
+  /** Extra environment for this command only: keeps secrets out of argv. */
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+  /**
+   * false: run as soon as the container runs, before its health check passes
+   * (a setting the tool cannot be healthy without, such as its database
+   * login). Default true: the service and those before it are healthy first.
+   */
+  healthy: z.boolean().default(true),
+})
+
 const Backup = z.strictObject({
   /** Volumes archived as they are (after the dumps ran). */
   volumes: z.array(z.string()),
@@ -231,10 +248,13 @@ const Backup = z.strictObject({
       }),
     )
     .default([]),
-  /** Commands run in order on restore, after the volumes are back; `stdin` feeds a dump artifact. */
-  restore: z
-    .array(z.strictObject({ service: z.string(), command: Argv, stdin: z.string().optional(), user: z.string().optional() }))
-    .default([]),
+  /**
+   * Run in order on restore, after the volumes are back: commands (`stdin`
+   * feeds a dump artifact), or a post-install hook again (`{ hook }`), for
+   * what the tool keeps in its data that belongs to the instance it runs in
+   * (its single sign-on client, after a restore into a new instance).
+   */
+  restore: z.array(z.union([RestoreCommand, z.strictObject({ hook: z.string().regex(idPattern) })])).default([]),
 })
 
 const Requirements = z.strictObject({
@@ -276,6 +296,13 @@ export type Recipe = z.infer<typeof Recipe>
 export type HostableRecipe = z.infer<typeof HostableRecipe>
 export type ListedRecipe = z.infer<typeof ListedRecipe>
 export type Service = HostableRecipe['services'][number]
+export type RestoreStep = HostableRecipe['backup']['restore'][number]
+export type RestoreCommandStep = Extract<RestoreStep, { command: string[] }>
+
+/** The restore steps that are commands of their own (not a hook run again). */
+export function restoreCommands(recipe: Pick<HostableRecipe, 'backup'>): RestoreCommandStep[] {
+  return recipe.backup.restore.filter((r): r is RestoreCommandStep => !('hook' in r))
+}
 export type Category = (typeof categories)[number]
 
 type Ctx = z.RefinementCtx
@@ -330,6 +357,12 @@ function checkHostable(recipe: HostableRecipe, ctx: Ctx): void {
     dumpNames.add(d.name)
   })
   recipe.backup.restore.forEach((r, i) => {
+    if ('hook' in r) {
+      const hook = recipe.hooks.find((h) => h.name === r.hook)
+      if (!hook) issue(['backup', 'restore', i, 'hook'], `unknown hook "${r.hook}"`)
+      else if (hook.phase !== 'post-install') issue(['backup', 'restore', i, 'hook'], `hook "${r.hook}" is not a post-install hook: only those run in the running tool again`)
+      return
+    }
     knownService(r.service, ['backup', 'restore', i, 'service'])
     if (r.stdin !== undefined && !dumpNames.has(r.stdin)) issue(['backup', 'restore', i, 'stdin'], `unknown dump "${r.stdin}"`)
   })
@@ -355,7 +388,14 @@ function checkHostable(recipe: HostableRecipe, ctx: Ctx): void {
     d.command.forEach((arg, j) => check(arg, ['backup', 'dumps', i, 'command', j]))
     d.verify?.forEach((arg, j) => check(arg, ['backup', 'dumps', i, 'verify', j]))
   })
-  recipe.backup.restore.forEach((d, i) => d.command.forEach((arg, j) => check(arg, ['backup', 'restore', i, 'command', j])))
+  recipe.backup.restore.forEach((d, i) => {
+    if ('hook' in d) return
+    d.command.forEach((arg, j) => check(arg, ['backup', 'restore', i, 'command', j]))
+    for (const [key, value] of Object.entries(d.env)) {
+      check(value, ['backup', 'restore', i, 'env', key])
+      if (looksLikeSecretName(key)) checkSecretValue(value, ['backup', 'restore', i, 'env', key], issue)
+    }
+  })
   // Config file templates are checked by loadCatalog, which reads them; it also reports unused secrets.
 }
 

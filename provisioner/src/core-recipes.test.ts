@@ -13,6 +13,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { images } from '../../scripts/images.ts'
 import type { InstanceEvent } from './api/contract.ts'
@@ -45,6 +46,8 @@ type RecipeJson = {
   schedules?: { name: string; service: string; user?: string; command: string[] }[]
 }
 const recipes = new Map<Tool, RecipeJson>()
+/** The instance of each tool that runs now (a new one after the restore into a new instance). */
+const live = new Map<Tool, string>(tools.map((tool) => [tool, idOf(tool)]))
 
 /** matrixdotorg/synapse:v1.138.0 → commons-contract/synapse:v1.138.0 */
 function standIn(image: string): string {
@@ -67,7 +70,8 @@ beforeAll(async () => {
   stack = await testStack(5)
   env = stack.env({
     CATALOG_DIR: catalogDir,
-    REMOVED_VOLUME_GRACE_DAYS: '0',
+    // Removed tools keep their data (and backups) for a day: a backup of one can go into a new instance.
+    REMOVED_VOLUME_GRACE_DAYS: '1',
     ...smtp,
     BACKUP_PASSWORD: randomBytes(24).toString('base64'),
     BACKUP_REPOSITORY: `volume:${backupVolume}`,
@@ -80,19 +84,31 @@ beforeAll(async () => {
   clients = new KeycloakInstanceClients({ keycloakUrl: env.KEYCLOAK_URL, realm: env.KEYCLOAK_REALM, clientId: 'commons-provisioner', clientSecret: env.PROVISIONER_CLIENT_SECRET, owner: env.PROVISIONER_NAME })
 }, 300_000)
 
+/** Removes the instances and purges them without waiting for the day of grace (as if it were over). */
+async function removeAndPurge(ids: string[]): Promise<void> {
+  for (const id of ids) await api.call('DELETE', `/instances/${id}`)
+  await Promise.all(ids.map((id) => waitFor(async () => ['removed', 'purged'].includes((await api.get(id)).phase), `${id} removed`, 120_000)))
+  const db = new pg.Client({ connectionString: env.DATABASE_URL })
+  await db.connect()
+  try {
+    await db.query(`UPDATE "${env.DATABASE_SCHEMA}".instances SET purge_at = now() WHERE id = ANY($1)`, [ids])
+  } finally {
+    await db.end()
+  }
+  await Promise.all(ids.map((id) => waitFor(async () => (await api.get(id)).phase === 'purged', `${id} purged`, 180_000)))
+}
+
 afterAll(async () => {
   if (provisioner) {
     const left = ((await api.call('GET', '/instances')).body as { instances: { id: string; phase: string }[] }).instances.filter((i) => i.phase !== 'purged')
-    await Promise.all(left.map((i) => api.call('DELETE', `/instances/${i.id}`)))
-    await Promise.all(left.map((i) => waitFor(async () => (await api.get(i.id)).phase === 'purged', `${i.id} purged`, 120_000)))
+    await removeAndPurge(left.map((i) => i.id))
     await provisioner.close()
     await stack.dropSchema(env.DATABASE_SCHEMA)
   }
   await stack?.docker.getVolume(backupVolume).remove().catch(() => undefined)
   await stack?.close()
   rmSync(catalogDir, { recursive: true, force: true })
-}, 180_000)
-
+}, 300_000)
 
 /** Runs argv in a container (as `docker exec` does); returns exit code and output. */
 async function execIn(container: string, argv: string[], user?: string): Promise<{ exitCode: number; output: string }> {
@@ -316,23 +332,24 @@ describe('the core recipes with contract stand-ins', () => {
     const backupIds = new Map<Tool, string>()
 
     /** Where the tool's data is: its database's rows (the stand-in keeps them as files) and each backed-up volume, as mounted in a service. */
-    function places(tool: Tool): { container: string; folder: string }[] {
+    function places(tool: Tool, id = idOf(tool)): { service: string; container: string; folder: string }[] {
       const recipe = recipes.get(tool)!
       const db = recipe.backup.dumps[0]!.service
-      const list = [{ container: `${idOf(tool)}-${db}`, folder: '/var/lib/postgresql/data/tables' }]
+      const list = [{ service: db, container: `${id}-${db}`, folder: '/var/lib/postgresql/data/tables' }]
       for (const volume of recipe.backup.volumes) {
         const service = recipe.services.find((s) => s.volumes?.some((v) => v.volume === volume))!
-        list.push({ container: `${idOf(tool)}-${service.name}`, folder: service.volumes!.find((v) => v.volume === volume)!.path })
+        list.push({ service: service.name, container: `${id}-${service.name}`, folder: service.volumes!.find((v) => v.volume === volume)!.path })
       }
       return list
     }
 
-    async function fingerprint(tool: Tool): Promise<string> {
+    /** Every file of those places with its checksum (not the stand-ins' records), by service and folder. */
+    async function fingerprint(tool: Tool, id = idOf(tool)): Promise<string> {
       const parts = []
-      for (const { container, folder } of places(tool)) {
+      for (const { service, container, folder } of places(tool, id)) {
         const { exitCode, output } = await execIn(container, ['sh', '-c', `mkdir -p ${folder} && cd ${folder} && find . -type f ! -name 'contract*' | sort | xargs -r sha256sum`], 'root')
         if (exitCode !== 0) throw new Error(`${container}: ${output}`)
-        parts.push(`${container}:${folder}\n${output}`)
+        parts.push(`${service}:${folder}\n${output}`)
       }
       return parts.join('\n')
     }
@@ -394,16 +411,75 @@ describe('the core recipes with contract stand-ins', () => {
       // Nextcloud's restore ends with its own command, as www-data in the app folder.
       expect(await fileIn(`${idOf('nextcloud')}-app`, '/var/www/html/data/contract-occ.log')).toEqual(expect.arrayContaining([expect.stringMatching(/maintenance:data-fingerprint/)]))
     }, 300_000)
+
+    let oldPassword = ''
+    it('restores each into a new instance after the first was removed: the data comes back, and the tool works with the new instance\'s database login and SSO client', async () => {
+      await Promise.all(
+        tools.map(async (tool) => {
+          const first = idOf(tool)
+          const second = `${first}-2`
+          if (tool === 'nextcloud') oldPassword = (await execIn(`${first}-db`, ['sh', '-c', 'echo -n "$POSTGRES_PASSWORD"'])).output
+          expect((await api.call('DELETE', `/instances/${first}`)).status, tool).toBe(202)
+          await waitFor(async () => (await api.get(first)).phase === 'removed', `${tool} removed`, 120_000)
+          // One organisation has one instance of a tool: the new one gets the same address.
+          expect((await api.put(second, { organization: org, recipe: tool, adminEmail: 'admin@contract-coop.example' })).status, tool).toBe(202)
+          await waitFor(
+            async () => {
+              const view = await api.get(second)
+              if (view.phase === 'failed') throw new Error(`${second} failed at ${view.failure?.step}: ${view.failure?.message}`)
+              return view.phase === 'ready'
+            },
+            `${second} ready`,
+            240_000,
+          )
+          live.set(tool, second)
+          expect(await fingerprint(tool, second), tool).not.toBe(fingerprints.get(tool))
+          const res = await api.call('POST', `/instances/${second}/restore`, { backupId: backupIds.get(tool) })
+          expect(res.status, `${tool}: ${JSON.stringify(res.body)}`).toBe(202)
+          const restoreId = (res.body as { id: string }).id
+          const done = await waitFor(
+            async () => {
+              const r = ((await api.call('GET', `/instances/${second}/backups`)).body as { restores: { id: string; status: string; error: string | null }[] }).restores.find((x) => x.id === restoreId)
+              return r && r.status !== 'running' ? r : undefined
+            },
+            `${tool} restored into ${second}`,
+            240_000,
+          )
+          expect(done, `${tool}: ${JSON.stringify(await api.events(second))}`).toMatchObject({ status: 'succeeded', error: null })
+          await waitFor(async () => (await api.get(second)).phase === 'ready', `${second} ready again`, 120_000)
+          // Nextcloud's config.php is the old one but for its database login (below).
+          const withoutConfig = (text: string | undefined) => (text ?? '').split('\n').filter((l) => !l.endsWith(' ./config/config.php')).join('\n')
+          expect(withoutConfig(await fingerprint(tool, second)), tool).toBe(withoutConfig(fingerprints.get(tool)))
+          expect((await getThroughProxy(stack.proxy.httpPort, hostOf(tool))).status, tool).toBe(200)
+        }),
+      )
+      const nextcloud = `${idOf('nextcloud')}-2-app`
+      // The restored config.php logs in with the new instance's database password, so Nextcloud is healthy…
+      const login = await execIn(nextcloud, ['sh', '-c', `grep -c "^  'dbpassword' => '$POSTGRES_PASSWORD',$" config/config.php`], 'www-data')
+      expect(login).toEqual({ exitCode: 0, output: '1\n' })
+      expect((await getThroughProxy(stack.proxy.httpPort, hostOf('nextcloud'), '/status.php')).body).toContain('"installed":true')
+      // …and the old instance's password is not the new one's (the check above could not pass by chance).
+      const newPassword = (await execIn(`${idOf('nextcloud')}-2-db`, ['sh', '-c', 'echo -n "$POSTGRES_PASSWORD"'])).output
+      expect(oldPassword).toHaveLength(32)
+      expect(newPassword).toHaveLength(32)
+      expect(newPassword).not.toBe(oldPassword)
+      // The SSO settings the tools keep in their database were set again for the new instance's client.
+      const occ = await fileIn(nextcloud, '/var/www/html/data/contract-occ.log')
+      expect(occ.filter((l) => l.includes('user_oidc:provider')).at(-1)).toContain(`--clientid=instance-${idOf('nextcloud')}-2\t`)
+      expect(occ.filter((l) => l.includes('user_oidc:provider')).length).toBe(2)
+      expect(occ.filter((l) => l.startsWith('REFUSED'))).toEqual([])
+      const rails = await fileIn(`${idOf('discourse')}-2-web`, '/bitnami/discourse/contract-rails.log')
+      expect(valuesOf(rails)).toMatchObject({ OIDC_CLIENT_ID: `instance-${idOf('discourse')}-2` })
+      expect(rails.filter((l) => l.includes(': runner as ')).length).toBe(2)
+    }, 600_000)
   })
 
-  it('removes and purges all four, leaving nothing behind', async () => {
-    for (const tool of tools) expect((await api.call('DELETE', `/instances/${idOf(tool)}`)).status).toBe(202)
-    await Promise.all(tools.map((tool) => waitFor(async () => (await api.get(idOf(tool))).phase === 'purged', `${tool} purged`, 120_000)))
-    for (const tool of tools) {
-      expect(await stack.objectsOf(idOf(tool)), tool).toEqual([])
-      expect((await getThroughProxy(stack.proxy.httpPort, hostOf(tool))).status, tool).toBe(404)
-    }
-    const all = await clients.listInstanceClients()
-    for (const tool of tools) expect(all.find((c) => c.instanceId === idOf(tool))).toBeUndefined()
-  }, 180_000)
+  it('removes and purges all of them, leaving nothing behind', async () => {
+    const all = tools.flatMap((tool) => [...new Set([idOf(tool), live.get(tool)!])])
+    await removeAndPurge(all)
+    for (const id of all) expect(await stack.objectsOf(id), id).toEqual([])
+    for (const tool of tools) expect((await getThroughProxy(stack.proxy.httpPort, hostOf(tool))).status, tool).toBe(404)
+    const clientsLeft = await clients.listInstanceClients()
+    for (const id of all) expect(clientsLeft.find((c) => c.instanceId === id)).toBeUndefined()
+  }, 240_000)
 })

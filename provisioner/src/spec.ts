@@ -86,6 +86,11 @@ export type HookSpec = {
   containerName: string
 }
 
+/** A step of a restore, after the volumes are back: a command in the running service, or a post-install hook again. */
+export type RestoreStepSpec =
+  | { hook: string }
+  | { service: string; command: string[]; env: Record<string, string>; user?: string; workdir?: string; stdin?: string; healthy: boolean }
+
 export type RouteSpec = { id: string; hosts: string[]; upstreams: { pathPrefixes?: string[]; dial: string }[] }
 
 /** The instance's OIDC client, without its secret (that comes from the store). */
@@ -103,6 +108,8 @@ export type InstanceSpec = {
   /** In start order: dependencies first. */
   containers: ContainerSpec[]
   hooks: HookSpec[]
+  /** The recipe's restore steps, rendered for this instance. */
+  restore: RestoreStepSpec[]
   routes: RouteSpec[]
   client: ClientSpec | null
 }
@@ -253,6 +260,21 @@ export function buildSpec(identity: InstanceIdentity, entry: CatalogEntry, platf
     }),
   )
 
+  const restore = recipe.backup.restore.map(
+    (r, i): RestoreStepSpec =>
+      'hook' in r
+        ? { hook: r.hook }
+        : {
+            service: r.service,
+            command: r.command.map((a, j) => render(a, `backup.restore.${i}.command.${j}`)),
+            env: renderRecord(r.env, `backup.restore.${i}.env`),
+            user: r.user,
+            workdir: r.workdir,
+            stdin: r.stdin,
+            healthy: r.healthy,
+          },
+  )
+
   const dial = (service: string, port: number) => `${containerName(id, service)}:${port}`
   const mainUpstreams: RouteSpec['upstreams'] = recipe.routes
     .filter((r) => r.pathPrefixes)
@@ -274,6 +296,7 @@ export function buildSpec(identity: InstanceIdentity, entry: CatalogEntry, platf
     sharedStorage: recipe.sharedStorage,
     containers,
     hooks,
+    restore,
     routes,
     client: recipe.sso ? clientSpec(identity, recipe, url) : null,
   }

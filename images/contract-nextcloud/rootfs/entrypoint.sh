@@ -19,14 +19,26 @@ if [ ! -f "$html/version.php" ]; then
   # What the image's rsync of /usr/src/nextcloud and `occ maintenance:install` leave behind.
   cp -R /usr/src/nextcloud/. "$html/"
   mkdir -p "$html/data" "$html/config" "$html/custom_apps"
+  # As `occ maintenance:install` writes it (var_export, one setting a line),
+  # with the database login it was given: from now on Nextcloud logs in with
+  # what config.php says, not with the environment.
   {
-    echo "<?php \$CONFIG = array ("
-    echo "  'dbtype' => 'pgsql', 'dbhost' => '$POSTGRES_HOST', 'dbname' => '$POSTGRES_DB', 'dbuser' => '$POSTGRES_USER',"
+    echo "<?php"
+    echo "\$CONFIG = array ("
+    echo "  'dbtype' => 'pgsql',"
+    echo "  'dbhost' => '$POSTGRES_HOST',"
+    echo "  'dbname' => '$POSTGRES_DB',"
+    echo "  'dbuser' => '$POSTGRES_USER',"
+    echo "  'dbpassword' => '$POSTGRES_PASSWORD',"
     echo "  'trusted_domains' => array ('$(echo "$NEXTCLOUD_TRUSTED_DOMAINS" | sed "s/ \{1,\}/', '/g")'),"
-    echo "  'overwritehost' => '${OVERWRITEHOST:-}', 'overwriteprotocol' => '${OVERWRITEPROTOCOL:-}', 'overwrite.cli.url' => '${OVERWRITECLIURL:-}',"
-    echo "  'installed' => true, 'contract_stand_in' => true,"
+    echo "  'overwritehost' => '${OVERWRITEHOST:-}',"
+    echo "  'overwriteprotocol' => '${OVERWRITEPROTOCOL:-}',"
+    echo "  'overwrite.cli.url' => '${OVERWRITECLIURL:-}',"
+    echo "  'installed' => true,"
+    echo "  'contract_stand_in' => true,"
     echo ");"
   } > "$html/config/config.php"
+  chmod 0640 "$html/config/config.php"
   echo "<?php \$OC_Version = array(31,0,9,0); // contract stand-in" > "$html/version.php"
   chown -R 33:33 "$html"
   record "installed as $NEXTCLOUD_ADMIN_USER with pgsql on $POSTGRES_HOST/$POSTGRES_DB; trusted domains: $NEXTCLOUD_TRUSTED_DOMAINS"

@@ -482,11 +482,10 @@ export class Backups {
     }
   }
 
-  /** The tool offline, its backed-up volumes replaced from `scratch`, then the recipe's restore commands. */
+  /** The tool offline, its backed-up volumes replaced from `scratch`, then the recipe's restore steps. */
   private async putBack(ctx: StepContext, backup: BackupRow, scratch: string): Promise<void> {
     const { controller, driver, restic } = this.opts
     const id = ctx.row.id
-    const recipe = await this.recipeOf(ctx.row)
     for (const route of ctx.spec.routes) await controller.runStep(ctx, { kind: 'remove-route', route: route.id })
     for (const c of [...ctx.spec.containers].reverse()) await controller.runStep(ctx, { kind: 'stop', service: c.service })
     const mounts: HelperMount[] = [{ volume: scratch, path: '/scratch', readOnly: true }]
@@ -499,19 +498,26 @@ export class Backups {
       copies.push(`find /target/${v} -mindepth 1 -maxdepth 1 -exec rm -rf {} +`, `cp -a /scratch${STAGING}/volumes/${v}/. /target/${v}/`)
     }
     if (copies.length > 0) await restic.must(['set -eu', ...copies].join('\n'), { instanceId: id, purpose: 'restore', mounts })
-    // Restore commands in order; each needs its service (and what starts before it) running and healthy.
-    for (const step of recipe.backup.restore) {
-      const upTo = ctx.spec.containers.findIndex((c) => c.service === step.service)
-      if (upTo < 0) throw new Error(`no service ${step.service} for a restore command`)
-      for (const c of ctx.spec.containers.slice(0, upTo + 1)) {
+    // Restore steps in order; each needs its service (and what starts before it) running, and healthy unless it says not.
+    for (const step of ctx.spec.restore) {
+      const service = 'hook' in step ? ctx.spec.hooks.find((h) => h.name === step.hook)?.service : step.service
+      const upTo = ctx.spec.containers.findIndex((c) => c.service === service)
+      if (upTo < 0) throw new Error('hook' in step ? `no hook ${step.hook} for a restore step` : `no service ${step.service} for a restore command`)
+      for (const [i, c] of ctx.spec.containers.slice(0, upTo + 1).entries()) {
         const observed = (await driver.observe(id)).containers.find((o) => o.name === c.name)
         if (!observed?.running) await controller.runStep(ctx, { kind: 'container', service: c.service })
-        if (!ctx.healthy.has(c.name)) await controller.runStep(ctx, { kind: 'health', service: c.service })
+        const mustBeHealthy = i < upTo || 'hook' in step || step.healthy
+        if (mustBeHealthy && !ctx.healthy.has(c.name)) await controller.runStep(ctx, { kind: 'health', service: c.service })
+      }
+      if ('hook' in step) {
+        // A setting of the instance kept in the tool's data (its single sign-on client), set again for this instance.
+        await controller.runStep(ctx, { kind: 'hook', hook: step.hook })
+        continue
       }
       const container = ctx.spec.containers[upTo]!.name
       if (step.stdin && !backup.dumps.includes(step.stdin)) throw new StepError(`The backup has no dump "${step.stdin}" for a restore command.`, `missing dump ${step.stdin}`)
       const stdin = step.stdin ? await driver.readVolumeFile(scratch, `${STAGING}/dumps/${step.stdin}`, id, restic.opts.image) : undefined
-      const result = await driver.execStream(container, { command: step.command, user: step.user }, { stdin })
+      const result = await driver.execStream(container, { command: step.command, user: step.user, workdir: step.workdir, env: step.env }, { stdin })
       if (result.exitCode !== 0) throw new StepError('A restore command of the tool failed.', `${step.command.join(' ')}: exit ${result.exitCode}: ${result.output.slice(-500)}`)
       await controller.emit(id, 'restore', 'succeeded', `${step.service}: ${step.command[0] ?? ''} done`)
     }

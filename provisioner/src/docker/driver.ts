@@ -24,6 +24,9 @@ export type ObservedInstance = {
   containers: ObservedContainer[]
 }
 
+/** A command for `execStream`: argv, and who, where and with what extra environment it runs. */
+export type ExecCommand = { command: string[]; user?: string; workdir?: string; env?: Record<string, string> }
+
 export type ExecResult = { exitCode: number; output: string }
 
 export type HostInfo = {
@@ -96,7 +99,7 @@ export interface ContainerDriver {
   /** Runs a helper container to its end; output is the tail of its stdout and stderr. */
   runHelper(run: HelperRun): Promise<ExecResult>
   /** A command in a running container with its stdout streamed to `stdout` and/or `stdin` fed; output is its stderr. */
-  execStream(containerName: string, command: { command: string[]; user?: string; env?: Record<string, string> }, io: { stdout?: Writable; stdin?: Readable }): Promise<ExecResult>
+  execStream(containerName: string, command: ExecCommand, io: { stdout?: Writable; stdin?: Readable }): Promise<ExecResult>
   /** One file of a volume as a stream (read through a container of `image` that never starts). */
   readVolumeFile(volume: string, filePath: string, instanceId: string, image: string): Promise<Readable>
   /** A volume of the provisioner's own (the backup repository), labelled with no instance. */

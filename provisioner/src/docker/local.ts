@@ -7,6 +7,7 @@ import {
   ImageUnavailableError,
   OwnershipError,
   type ContainerDriver,
+  type ExecCommand,
   type ExecResult,
   type HelperRun,
   type HostInfo,
@@ -418,11 +419,12 @@ export class LocalDockerDriver implements ContainerDriver {
     }
   }
 
-  async execStream(containerName: string, command: { command: string[]; user?: string; env?: Record<string, string> }, io: { stdout?: Writable; stdin?: Readable }): Promise<ExecResult> {
+  async execStream(containerName: string, command: ExecCommand, io: { stdout?: Writable; stdin?: Readable }): Promise<ExecResult> {
     const exec = await this.docker.getContainer(containerName).exec({
       Cmd: command.command,
       Env: Object.entries(command.env ?? {}).map(([k, v]) => `${k}=${v}`),
       User: command.user,
+      WorkingDir: command.workdir,
       AttachStdin: io.stdin !== undefined,
       AttachStdout: true,
       AttachStderr: true,

@@ -6,6 +6,7 @@ import {
   HostError,
   ImageUnavailableError,
   type ContainerDriver,
+  type ExecCommand,
   type ExecResult,
   type HelperRun,
   type HostStatus,
@@ -811,7 +812,7 @@ export class SwarmDriver implements ContainerDriver {
     return this.inTask(containerName, (local, id) => local.exec(id, hook))
   }
 
-  async execStream(containerName: string, command: { command: string[]; user?: string; env?: Record<string, string> }, io: { stdout?: Writable; stdin?: Readable }): Promise<ExecResult> {
+  async execStream(containerName: string, command: ExecCommand, io: { stdout?: Writable; stdin?: Readable }): Promise<ExecResult> {
     return this.inTask(containerName, (local, id) => local.execStream(id, command, io))
   }
 

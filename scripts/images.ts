@@ -6,7 +6,8 @@
  * label `org.commons.image-inputs` holds a hash of those inputs.
  *
  * Build inputs live in images/<name>/ (a Dockerfile and a rootfs/ folder);
- * the binaries come from the machine (Debian's busybox-static, caddy and restic).
+ * the binaries come from the machine (Debian's busybox-static and caddy) or
+ * are built from source by scripts/go-tools.ts (restic 0.18, versitygw).
  * See docs/containers.md.
  */
 import { createHash } from 'node:crypto'
@@ -17,6 +18,7 @@ import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type Docker from 'dockerode'
 import { proxyConfig } from '../provisioner/src/proxy/caddy-config.ts'
+import { goToolPath, type GoTool } from './go-tools.ts'
 
 export const images = {
   busybox: 'commons-test/busybox:1.35',
@@ -25,8 +27,11 @@ export const images = {
   trioApi: 'commons-test/trio-api:1.0',
   trioWeb: 'commons-test/trio-web:1.0',
   caddy: 'commons/caddy:2.6.2',
-  // The backup helper (restic); production uses the official restic/restic image.
-  restic: 'commons/restic:0.14.0',
+  // The backup helper: restic 0.18.0 built from source (scripts/go-tools.ts),
+  // the version of the official restic/restic:0.18.0 that production uses.
+  restic: 'commons/restic:0.18.0',
+  // An S3 server for the backup tests: Versity S3 Gateway on a folder.
+  s3: 'commons-test/versitygw:1.8.0',
   // Contract stand-ins, NOT the tools: tiny busybox images that honour what the
   // core recipes expect of the official images (ports, required env, health
   // checks, the commands their hooks run) and record what they received.
@@ -68,6 +73,7 @@ const specs: Record<LocalImage, ImageSpec> = {
   trioWeb: { base: 'busybox', context: () => [...folder('trio/web'), dir('rootfs/srv/web')] },
   caddy: { context: caddyContext },
   restic: { base: 'busybox', context: resticContext },
+  s3: { base: 'busybox', context: () => [...folder('versitygw'), goToolFile('versitygw', 'rootfs/usr/bin/versitygw'), dir('rootfs/data'), dir('rootfs/var/lib/versitygw')] },
   contractPostgres: { base: 'busybox', context: () => contract('postgres') },
   contractRedis: { base: 'busybox', context: () => contract('redis') },
   contractNextcloud: { base: 'busybox', context: () => contract('nextcloud') },
@@ -258,13 +264,19 @@ function caddyContext(): Entry[] {
 
 /** Debian's restic and the shared libraries it links, on the busybox image. */
 function resticContext(): Entry[] {
-  const restic = '/usr/bin/restic'
-  const binary = hostFile(restic, 'rootfs/usr/bin/restic', 'restic')
-  const version = /restic (\d+\.\d+\.\d+)/.exec(run(restic, ['version']))?.[1]
+  const binary = goToolFile('restic', 'rootfs/usr/bin/restic')
+  const version = /restic (\d+\.\d+\.\d+)/.exec(run(goToolPath('restic'), ['version']))?.[1]
   const tagVersion = images.restic.split(':')[1]
-  if (version !== tagVersion) throw new ImageBuildError(`${restic} is version ${version ?? '(unknown)'}, but the image is tagged ${images.restic}: change the tag in scripts/images.ts.`)
-  const libraries = sharedLibraries(restic).map((lib) => hostFile(lib, `rootfs${lib}`, 'libc6'))
-  return [...folder('restic'), binary, ...libraries, dir('rootfs/run/restic', 0o700)]
+  if (version !== tagVersion) throw new ImageBuildError(`${goToolPath('restic')} is version ${version ?? '(unknown)'}, but the image is tagged ${images.restic}: change the tag in scripts/images.ts.`)
+  return [...folder('restic'), binary, dir('rootfs/run/restic', 0o700)]
+}
+
+/** A static binary built by scripts/go-tools.ts, whose version its file name says. */
+function goToolFile(tool: GoTool, target: string): Entry {
+  const source = goToolPath(tool)
+  if (!existsSync(source)) throw new ImageBuildError(`${source} is missing: build it with \`npx tsx scripts/go-tools.ts\` (scripts/setup.sh does).`)
+  if (sharedLibraries(source).length > 0) throw new ImageBuildError(`${source} is not a static binary: rebuild it with CGO_ENABLED=0 (scripts/go-tools.ts).`)
+  return { type: 'file', path: target, mode: 0o755, content: readFileSync(source) }
 }
 
 /** The libraries and the loader of a dynamically linked binary, as absolute paths; none for a static one. */

@@ -2,8 +2,9 @@
 # Installs what this machine lacks for the portal's dev server and tests:
 # Debian's Chromium (for Playwright), unzip, the Docker engine and what the
 # provisioner's local images are built from (busybox-static, debootstrap,
-# caddy, restic), a JDK >= 21 check for Keycloak, the npm workspaces and the
-# Ansible tools. Safe to run again.
+# caddy), a JDK >= 21 check for Keycloak, the npm workspaces, the Ansible
+# tools, and restic 0.18 and an S3 server built from source with the
+# machine's Go (1.23 or newer). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +17,6 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v caddy >/dev/null 2>&1 || need+=(caddy)
-# Backups: restic runs in a helper container built from this binary.
-command -v restic >/dev/null 2>&1 || need+=(restic)
 command -v file >/dev/null 2>&1 || need+=(file)
 # The Swarm test makes Docker engines in network namespaces of their own.
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
@@ -50,3 +49,6 @@ npm ci --no-audit --no-fund
 
 # ansible-core and ansible-lint for the playbooks' checks (test/ansible), in .data/ansible-venv.
 npx tsx scripts/ansible.ts
+
+# restic 0.18 (the backup helper image) and versitygw (the S3 server of the backup tests), in .data/go-tools.
+npx tsx scripts/go-tools.ts

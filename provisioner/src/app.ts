@@ -7,7 +7,7 @@ import { CaddyProxy, KeycloakIdentity } from './adapters.ts'
 import { ProvisionerMetrics } from './api/metrics.ts'
 import { createApi, listen } from './api/server.ts'
 import { Backups } from './backup/backups.ts'
-import { parseRepository, RepositoryError, Restic } from './backup/restic.ts'
+import { parseRepository, RepositoryError, Restic, type Repository } from './backup/restic.ts'
 import { EnvError, type Env } from './config.ts'
 import { Controller } from './controller/controller.ts'
 import { SecretBox } from './crypto.ts'
@@ -49,6 +49,8 @@ export function platformFrom(env: Env): Platform {
 
 /** Everything the process runs: the store, the control loop and the API. */
 export async function startProvisioner(env: Env, log: Logger): Promise<RunningProvisioner> {
+  // Settings that can be wrong are checked before anything is opened.
+  const storage = env.BACKUP_PASSWORD ? backupStorage(env) : undefined
   const catalog = new Map((await loadCatalog(env.CATALOG_DIR)).map((e) => [e.recipe.id, e]))
   const pool = createPool(env.DATABASE_URL, env.DATABASE_SCHEMA)
   const applied = await migrate(pool, env.DATABASE_SCHEMA)
@@ -80,7 +82,7 @@ export async function startProvisioner(env: Env, log: Logger): Promise<RunningPr
     onPass: (_instanceId, seconds) => metrics.passTook(seconds),
   })
   metrics.watch(controller)
-  const backups = env.BACKUP_PASSWORD ? backupsFrom(env, { store, driver, controller, catalog, log, pool }) : undefined
+  const backups = storage ? backupsFrom(env, storage, { store, driver, controller, catalog, log, pool }) : undefined
   const upgrades = new Upgrades({
     store: new UpgradeStore(pool),
     instances: store,
@@ -165,22 +167,28 @@ function engineAt(url: string, keyFile: string | undefined): Docker {
   } as Docker.DockerOptions)
 }
 
-function backupsFrom(
-  env: Env,
-  deps: { store: InstanceStore; driver: ContainerDriver; controller: Controller; catalog: Map<string, CatalogEntry>; log: Logger; pool: pg.Pool },
-): Backups {
+/** Where the backups go and the S3 credentials for it, from the environment; an EnvError says what is wrong. */
+function backupStorage(env: Env): { repository: Repository; s3?: { accessKeyId: string; secretAccessKey: string } } {
   let repository
   try {
-    repository = parseRepository(env.BACKUP_REPOSITORY)
+    repository = parseRepository(env.BACKUP_REPOSITORY, env.BACKUP_NETWORK)
   } catch (error) {
     if (error instanceof RepositoryError) throw new EnvError(`Invalid environment:\n  BACKUP_REPOSITORY: ${error.message}`)
     throw error
   }
-  const s3 = {
-    ...(env.BACKUP_S3_ACCESS_KEY_ID ? { AWS_ACCESS_KEY_ID: env.BACKUP_S3_ACCESS_KEY_ID } : {}),
-    ...(env.BACKUP_S3_SECRET_ACCESS_KEY ? { AWS_SECRET_ACCESS_KEY: env.BACKUP_S3_SECRET_ACCESS_KEY } : {}),
-  }
-  const restic = new Restic({ driver: deps.driver, image: env.BACKUP_IMAGE, repository, password: env.BACKUP_PASSWORD ?? '', owner: env.PROVISIONER_NAME, env: s3 })
+  const { BACKUP_S3_ACCESS_KEY_ID: accessKeyId, BACKUP_S3_SECRET_ACCESS_KEY: secretAccessKey } = env
+  if (env.BACKUP_REPOSITORY.startsWith('s3:') && (!accessKeyId || !secretAccessKey))
+    throw new EnvError('Invalid environment:\n  BACKUP_S3_ACCESS_KEY_ID, BACKUP_S3_SECRET_ACCESS_KEY: an s3: repository needs both (the key of an account of the storage that may write its bucket)')
+  if (/[\r\n]/.test(`${accessKeyId ?? ''}${secretAccessKey ?? ''}`)) throw new EnvError('Invalid environment:\n  BACKUP_S3_ACCESS_KEY_ID, BACKUP_S3_SECRET_ACCESS_KEY: must be one line each')
+  return { repository, s3: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined }
+}
+
+function backupsFrom(
+  env: Env,
+  storage: ReturnType<typeof backupStorage>,
+  deps: { store: InstanceStore; driver: ContainerDriver; controller: Controller; catalog: Map<string, CatalogEntry>; log: Logger; pool: pg.Pool },
+): Backups {
+  const restic = new Restic({ driver: deps.driver, image: env.BACKUP_IMAGE, repository: storage.repository, password: env.BACKUP_PASSWORD ?? '', owner: env.PROVISIONER_NAME, s3: storage.s3 })
   return new Backups({
     store: new BackupStore(deps.pool),
     instances: deps.store,

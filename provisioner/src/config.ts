@@ -117,9 +117,11 @@ const envSchema = z.object({
   BACKUP_VERIFY: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** How often the schedule is looked at. */
   BACKUP_TICK_MS: int(1000).default(60_000),
-  /** Credentials for S3-compatible backup storage (handed to restic only). */
+  /** Credentials for S3-compatible backup storage (handed to restic only, as a file). */
   BACKUP_S3_ACCESS_KEY_ID: z.string().optional(),
   BACKUP_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** The Docker network the backup helpers join to reach remote storage (a restic URL); local storage needs none. */
+  BACKUP_NETWORK: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be the name of a Docker network').default('bridge'),
   /** The longest an upgrade (and the way back from a failed one) may take to become ready. */
   UPGRADE_READY_TIMEOUT_MS: int(1000).default(20 * 60_000),
   /** Mail settings handed to the tools (Loomio and Discourse need SMTP). */

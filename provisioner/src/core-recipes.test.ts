@@ -20,6 +20,7 @@ import type { InstanceEvent } from './api/contract.ts'
 import { startProvisioner, type RunningProvisioner } from './app.ts'
 import type { Env } from './config.ts'
 import { KeycloakInstanceClients } from './keycloak/instance-clients.ts'
+import { LABEL } from './spec.ts'
 import { createLogger } from './log.ts'
 import { apiClient, getThroughProxy, testStack, waitFor, type TestStack } from './testing/stack.ts'
 
@@ -101,8 +102,18 @@ async function removeAndPurge(ids: string[]): Promise<void> {
 afterAll(async () => {
   if (provisioner) {
     const left = ((await api.call('GET', '/instances')).body as { instances: { id: string; phase: string }[] }).instances.filter((i) => i.phase !== 'purged')
-    await removeAndPurge(left.map((i) => i.id))
+    // After a failed test the purge may not come: what is left of ours goes anyway, so the next run starts clean.
+    const purged = await removeAndPurge(left.map((i) => i.id)).then(
+      () => true,
+      () => false,
+    )
     await provisioner.close()
+    if (!purged) {
+      const filters = { label: [`${LABEL.managedBy}=${env.PROVISIONER_NAME}`] }
+      for (const c of await stack.docker.listContainers({ all: true, filters })) await stack.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)
+      for (const v of (await stack.docker.listVolumes({ filters })).Volumes ?? []) await stack.docker.getVolume(v.Name).remove().catch(() => undefined)
+      for (const n of await stack.docker.listNetworks({ filters })) await stack.docker.getNetwork(n.Id).remove().catch(() => undefined)
+    }
     await stack.dropSchema(env.DATABASE_SCHEMA)
   }
   await stack?.docker.getVolume(backupVolume).remove().catch(() => undefined)

@@ -22,8 +22,11 @@ const remote = /^(s3|rest|sftp|azure|gs|swift|b2|rclone):/
 
 export class RepositoryError extends Error {}
 
-/** `volume:<name>`, an absolute path on the Docker host, or a restic URL such as `s3:https://host/bucket`. */
-export function parseRepository(text: string): Repository {
+/**
+ * `volume:<name>`, an absolute path on the Docker host, or a restic URL such
+ * as `s3:https://host/bucket`, reached from the Docker network `network`.
+ */
+export function parseRepository(text: string, network = 'bridge'): Repository {
   if (text.startsWith('volume:')) {
     const name = text.slice('volume:'.length)
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) throw new RepositoryError(`"${name}" is not a Docker volume name`)
@@ -33,7 +36,7 @@ export function parseRepository(text: string): Repository {
   if (remote.test(text)) {
     // Credentials in the URL would end up in logs: they go in BACKUP_S3_* instead.
     const shown = text.replace(/\/\/[^@/]*@/, '//')
-    return { location: text, network: 'bridge', describe: shown }
+    return { location: text, network, describe: shown }
   }
   throw new RepositoryError('must be volume:<name>, an absolute folder on the Docker host, or a restic URL (s3:, rest:, sftp:, ...)')
 }
@@ -55,6 +58,8 @@ export const DAMAGED = 'The backup is damaged: some of its data cannot be read b
 /** restic's own words, turned into what an operator or admin can act on. */
 export function plainResticError(output: string): string {
   if (/no space left on device/i.test(output)) return 'The backup storage is full. The platform operator must free space or add storage.'
+  if (/signature we calculated does not match|SignatureDoesNotMatch|InvalidAccessKeyId|access key id you provided does not exist|The security token included in the request is invalid/i.test(output))
+    return 'The backup storage refuses the credentials. The platform operator must check BACKUP_S3_ACCESS_KEY_ID and BACKUP_S3_SECRET_ACCESS_KEY.'
   if (/read-only file system|permission denied|operation not permitted|access denied|forbidden/i.test(output)) return 'The backup storage refuses to store anything. The platform operator must check its permissions.'
   if (/wrong password|no key found/i.test(output)) return 'The backup password does not open the backup storage. The platform operator must check BACKUP_PASSWORD.'
   if (/ciphertext verification failed|pack .* (damaged|corrupt)|checksum|invalid data returned|hash does not match|unexpected EOF|file does not exist|no such file/i.test(output))
@@ -70,11 +75,20 @@ export type ResticOptions = {
   repository: Repository
   password: string
   owner: string
-  /** Extra environment for remote storage (e.g. AWS_ACCESS_KEY_ID): not secret-free, so never logged. */
-  env: Record<string, string>
+  /** Credentials for S3-compatible storage: written into the helper as a file, like the password. */
+  s3?: { accessKeyId: string; secretAccessKey: string }
+  /** How long opening the repository may take (restic retries most errors of remote storage for 15 minutes). */
+  openTimeoutSeconds?: number
 }
 
 const PASSWORD_FILE = '/run/restic/password'
+const S3_CREDENTIALS_FILE = '/run/restic/s3-credentials'
+
+/** The shared-credentials file that restic's S3 client reads (AWS_SHARED_CREDENTIALS_FILE). */
+function s3CredentialsFile(s3: { accessKeyId: string; secretAccessKey: string }): string {
+  for (const value of [s3.accessKeyId, s3.secretAccessKey]) if (/[\r\n]/.test(value)) throw new RepositoryError('the S3 credentials must be one line each')
+  return `[default]\naws_access_key_id = ${s3.accessKeyId}\naws_secret_access_key = ${s3.secretAccessKey}\n`
+}
 
 export class Restic {
   #queue: Promise<unknown> = Promise.resolve()
@@ -93,7 +107,7 @@ export class Restic {
   }
 
   async #runNow(script: string, opts: { instanceId: string; purpose: string; mounts?: HelperMount[]; stdin?: Readable }): Promise<ExecResult> {
-    const { driver, image, repository, password, owner, env } = this.opts
+    const { driver, image, repository, password, owner, s3 } = this.opts
     const name = opts.instanceId ? `${opts.instanceId}-${opts.purpose}` : `${owner}-${opts.purpose}`
     return driver.runHelper({
       name,
@@ -101,8 +115,13 @@ export class Restic {
       purpose: opts.purpose,
       image,
       command: ['sh', '-c', script],
-      env: { ...env, RESTIC_REPOSITORY: repository.location, RESTIC_PASSWORD_FILE: PASSWORD_FILE, RESTIC_CACHE_DIR: '/tmp/restic-cache' },
-      files: [{ path: PASSWORD_FILE, content: password }],
+      env: {
+        RESTIC_REPOSITORY: repository.location,
+        RESTIC_PASSWORD_FILE: PASSWORD_FILE,
+        RESTIC_CACHE_DIR: '/tmp/restic-cache',
+        ...(s3 ? { AWS_SHARED_CREDENTIALS_FILE: S3_CREDENTIALS_FILE } : {}),
+      },
+      files: [{ path: PASSWORD_FILE, content: password }, ...(s3 ? [{ path: S3_CREDENTIALS_FILE, content: s3CredentialsFile(s3) }] : [])],
       mounts: [...(repository.mount ? [repository.mount] : []), ...(opts.mounts ?? [])],
       stdin: opts.stdin,
       network: repository.network,
@@ -116,15 +135,31 @@ export class Restic {
     return result.output
   }
 
-  /** Opens the repository, and makes it when there is none yet. A wrong password is not "none". */
+  /**
+   * Opens the repository, and makes it when there is none yet. A wrong
+   * password is not "none", nor is storage that refuses the credentials.
+   * restic retries most errors of remote storage for 15 minutes, a missing
+   * bucket among them: once it has retried three times (about 8 s), or
+   * after `openTimeoutSeconds` (60), it is stopped and the error it retried
+   * on tells what is wrong.
+   */
   async ensureRepository(): Promise<'opened' | 'created'> {
     const mount = this.opts.repository.mount
     if (mount && 'volume' in mount) await this.opts.driver.ensureSharedVolume(mount.volume)
+    const seconds = this.opts.openTimeoutSeconds ?? 60
     const output = await this.must(
       [
-        'if restic cat config >/dev/null 2>/tmp/open-error; then echo opened; exit 0; fi',
+        'restic cat config >/dev/null 2>/tmp/open-error &',
+        'pid=$!',
+        `i=0; while kill -0 $pid 2>/dev/null; do`,
+        `  if [ "$(grep -c "returned error, retrying" /tmp/open-error)" -ge 3 ] || [ $i -ge ${seconds * 5} ]; then kill -INT $pid; break; fi`,
+        '  i=$((i + 1)); sleep 0.2',
+        'done',
+        'if wait $pid; then echo opened; exit 0; fi',
         'if grep -qiE "wrong password|no key found" /tmp/open-error; then cat /tmp/open-error >&2; exit 3; fi',
-        'if ! grep -qiE "no such file|not exist|Is there a repository" /tmp/open-error; then cat /tmp/open-error >&2; exit 4; fi',
+        // What restic retried on, or else what it said.
+        'if grep -q "returned error, retrying" /tmp/open-error; then grep "returned error, retrying" /tmp/open-error | tail -n 1 > /tmp/why; else cat /tmp/open-error > /tmp/why; fi',
+        'if ! grep -qiE "no such file|not exist|NoSuchBucket|NoSuchKey" /tmp/why || grep -qiE "signature|access key|denied|forbidden" /tmp/why; then cat /tmp/why >&2; exit 4; fi',
         'restic init >/dev/null && echo created',
       ].join('\n'),
       { instanceId: '', purpose: 'backup-repository' },

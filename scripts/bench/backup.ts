@@ -13,6 +13,10 @@
  * 3. A restore through the API (backup of the state before, fetch and check,
  *    offline copy, the loop bringing the tool back) until the tool is ready.
  *
+ * BENCH_STORAGE=s3 puts both repositories on an S3 server (Versity S3
+ * Gateway, images/versitygw) in a container on a network of the benchmark's
+ * own, instead of Docker volumes (the default, BENCH_STORAGE=volume).
+ *
  * Starts embedded Postgres and Keycloak (ports 5475/8321) as the tests do.
  * Prints a Markdown table for docs/benchmarks.md.
  */
@@ -38,8 +42,12 @@ const megabytes = Number(process.env.BENCH_MB ?? 200)
 const dataDir = path.join(root, '.data', 'bench-backup')
 mkdirSync(dataDir, { recursive: true })
 const stops: (() => Promise<void>)[] = []
+const storage = process.env.BENCH_STORAGE ?? 'volume'
+if (storage !== 'volume' && storage !== 's3') throw new Error('BENCH_STORAGE must be volume or s3')
 const repository = `commons-bench-backups-${randomBytes(3).toString('hex')}`
 const rawRepository = `${repository}-raw`
+// S3: a server of the benchmark's own, its account and the network the helpers join.
+const s3 = { server: `${repository}-s3`, network: `${repository}-net`, accessKeyId: `bench${randomBytes(4).toString('hex')}`, secretAccessKey: randomBytes(18).toString('base64url') }
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -61,6 +69,15 @@ try {
   await ensureLocalImages(api)
   const proxy = await ensureProxy(api, { name: 'commons-bench-backup-proxy', httpPort: 18181 })
   stops.push(proxy.stop)
+  if (storage === 's3') {
+    docker('network', 'create', s3.network)
+    docker('run', '-d', '--name', s3.server, '--network', s3.network, '-e', `ROOT_ACCESS_KEY=${s3.accessKeyId}`, '-e', `ROOT_SECRET_KEY=${s3.secretAccessKey}`, images.s3)
+    for (let i = 0; !docker('exec', s3.server, 'sh', '-c', 'wget -q -O /dev/null http://127.0.0.1:7070/ 2>&1; true').includes('403'); i++) {
+      if (i > 100) throw new Error('the S3 server does not answer')
+      await sleep(100)
+    }
+  }
+  const location = (name: string) => (storage === 's3' ? `s3:http://${s3.server}:7070/${name}` : `volume:${name}`)
   const password = randomBytes(24).toString('base64')
   const env = parseEnv({
     PORT: '0',
@@ -80,7 +97,8 @@ try {
     PULL_IMAGES: 'false',
     REMOVED_VOLUME_GRACE_DAYS: '0',
     BACKUP_PASSWORD: password,
-    BACKUP_REPOSITORY: `volume:${repository}`,
+    BACKUP_REPOSITORY: location(repository),
+    ...(storage === 's3' ? { BACKUP_S3_ACCESS_KEY_ID: s3.accessKeyId, BACKUP_S3_SECRET_ACCESS_KEY: s3.secretAccessKey, BACKUP_NETWORK: s3.network } : {}),
     BACKUP_IMAGE: images.restic,
     BACKUP_SCHEDULE_HOURS: '0',
   })
@@ -128,10 +146,14 @@ try {
 
     // The floor: restic alone, same data, same image, a repository of its own.
     const rawStarted = performance.now()
+    const target =
+      storage === 's3'
+        ? ['--network', s3.network, '-e', `RESTIC_REPOSITORY=${location(rawRepository)}`, '-e', `AWS_ACCESS_KEY_ID=${s3.accessKeyId}`, '-e', `AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}`]
+        : ['--network', 'none', '-e', 'RESTIC_REPOSITORY=/repo', '-v', `${rawRepository}:/repo`]
     docker(
-      'run', '--rm', '--network', 'none', '-e', 'RESTIC_PASSWORD=bench-password-0123456789', '-e', 'RESTIC_REPOSITORY=/repo',
-      '-v', `${rawRepository}:/repo`, '-v', `${volume}:/backup/volumes/data:ro`, images.restic,
-      'sh', '-c', 'restic cat config >/dev/null 2>&1 || restic init >/dev/null; restic backup --quiet --host bench /backup',
+      'run', '--rm', ...target, '-e', 'RESTIC_PASSWORD=bench-password-0123456789',
+      '-v', `${volume}:/backup/volumes/data:ro`, images.restic,
+      'sh', '-c', `${run === 0 ? 'restic init >/dev/null; ' : ''}restic backup --quiet --host bench /backup`,
     )
     rawSeconds.push((performance.now() - rawStarted) / 1000)
 
@@ -149,7 +171,7 @@ try {
     await provisioner.backups?.idle()
   }
   const rss = Math.round(process.memoryUsage().rss / 1024 / 1024)
-  console.log(`| what (${megabytes} MB random data, ${runs} runs, median) | seconds |`)
+  console.log(`| what (${megabytes} MB random data, ${runs} runs, median; repository on ${storage === 's3' ? 'S3 (versitygw in a container)' : 'a Docker volume'}) | seconds |`)
   console.log('| --- | ---: |')
   console.log(`| backup through the API (dump, manifest, restic snapshot), last ${Math.round(size / 1024 / 1024)} MB | ${median(backupSeconds).toFixed(1)} |`)
   console.log(`| restic alone on the same data (the floor) | ${median(rawSeconds).toFixed(1)} |`)
@@ -161,9 +183,9 @@ try {
   while ((await call<{ phase: string }>('GET', `/instances/${id}`)).phase !== 'purged') await sleep(200)
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => undefined)
-  for (const v of [repository, rawRepository]) {
+  for (const args of [['volume', 'rm', repository], ['volume', 'rm', rawRepository], ['rm', '-f', '-v', s3.server], ['network', 'rm', s3.network]]) {
     try {
-      docker('volume', 'rm', v)
+      docker(...args)
     } catch {
       // not made
     }

@@ -21,6 +21,10 @@ command -v file >/dev/null 2>&1 || need+=(file)
 # The Swarm test makes Docker engines in network namespaces of their own.
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+# ssh-keygen for the known_hosts tests; the Swarm test reaches one worker's engine through OpenSSH's sshd.
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+sshd_missing=""
+[ -x /usr/sbin/sshd ] || { need+=(openssh-server); sshd_missing=1; }
 # The tests check docker-compose.yml with Compose (the v2 plugin, or Debian's docker-compose).
 docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
@@ -30,7 +34,13 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
   echo "Installing Debian packages: ${need[*]}"
   apt-get update -qq
+  # The tests start their own sshd on their own addresses: the package must not start one for the machine.
+  made_policy=""
+  if [ -n "$sshd_missing" ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 # Keycloak 26 needs Java 21 or newer; scripts/keycloak.ts picks it from /usr/lib/jvm or JAVA_HOME.

@@ -12,6 +12,7 @@ import { EnvError, type Env } from './config.ts'
 import { Controller } from './controller/controller.ts'
 import { SecretBox } from './crypto.ts'
 import type { ContainerDriver } from './docker/driver.ts'
+import { hostKeyVerifier, KnownHostsError } from './docker/known-hosts.ts'
 import { LocalDockerDriver } from './docker/local.ts'
 import { SwarmDriver } from './docker/swarm.ts'
 import { KeycloakInstanceClients } from './keycloak/instance-clients.ts'
@@ -51,12 +52,12 @@ export function platformFrom(env: Env): Platform {
 export async function startProvisioner(env: Env, log: Logger): Promise<RunningProvisioner> {
   // Settings that can be wrong are checked before anything is opened.
   const storage = env.BACKUP_PASSWORD ? backupStorage(env) : undefined
+  const driver = driverFrom(env)
   const catalog = new Map((await loadCatalog(env.CATALOG_DIR)).map((e) => [e.recipe.id, e]))
   const pool = createPool(env.DATABASE_URL, env.DATABASE_SCHEMA)
   const applied = await migrate(pool, env.DATABASE_SCHEMA)
   if (applied.length > 0) log.info('database migrated', { applied })
   const store = new InstanceStore(pool, new SecretBox(env.SECRETS_KEY))
-  const driver = driverFrom(env)
   const routes = new CaddyRoutes(env.CADDY_ADMIN_URL, env.CADDY_SERVER)
   await routes.ensureServer()
   const identity = new KeycloakIdentity(
@@ -140,7 +141,7 @@ export function driverFrom(env: Env): ContainerDriver {
   const docker = new Docker({ socketPath: env.DOCKER_SOCKET })
   if (env.PROVISIONER_DRIVER === 'local') return new LocalDockerDriver(docker, env.PROXY_CONTAINER, env.PROVISIONER_NAME, env.PULL_IMAGES)
   const engines = new Map<string, Docker>()
-  for (const [host, url] of env.SWARM_NODE_ENGINES ?? []) engines.set(host, engineAt(url, env.SWARM_SSH_KEY_FILE))
+  for (const [host, url] of env.SWARM_NODE_ENGINES ?? []) engines.set(host, engineAt(url, env.SWARM_SSH_KEY_FILE, env.SWARM_SSH_KNOWN_HOSTS_FILE))
   return new SwarmDriver(docker, {
     proxyContainer: env.PROXY_CONTAINER,
     owner: env.PROVISIONER_NAME,
@@ -153,17 +154,34 @@ export function driverFrom(env: Env): ContainerDriver {
   })
 }
 
-function engineAt(url: string, keyFile: string | undefined): Docker {
+/** The Docker engine at `unix:///path` or `ssh://user@host[:port]` (the Docker CLI's own way to reach a remote engine). */
+export function engineAt(url: string, keyFile: string | undefined, knownHostsFile: string | undefined): Docker {
   if (url.startsWith('unix://')) return new Docker({ socketPath: url.slice('unix://'.length) })
-  // ssh://user@host[:port]: the Docker CLI's own way to reach a remote engine.
   const parsed = new URL(url)
-  if (!keyFile) throw new EnvError(`SWARM_SSH_KEY_FILE must be set to reach ${url}`)
+  if (!keyFile) throw new EnvError(`Invalid environment:\n  SWARM_SSH_KEY_FILE: must be set to reach ${url}`)
+  if (!knownHostsFile) throw new EnvError(`Invalid environment:\n  SWARM_SSH_KNOWN_HOSTS_FILE: must be set to reach ${url} (the host keys of the workers, as ssh-keyscan prints them)`)
+  const host = parsed.hostname
+  const port = parsed.port ? Number(parsed.port) : 22
+  const read = (file: string, name: string) => {
+    try {
+      return readFileSync(file)
+    } catch (error) {
+      throw new EnvError(`Invalid environment:\n  ${name}: ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`)
+    }
+  }
+  let verify: (key: Buffer) => boolean
+  try {
+    verify = hostKeyVerifier(read(knownHostsFile, 'SWARM_SSH_KNOWN_HOSTS_FILE').toString('utf8'), host, port)
+  } catch (error) {
+    if (error instanceof KnownHostsError) throw new EnvError(`Invalid environment:\n  SWARM_SSH_KNOWN_HOSTS_FILE: ${knownHostsFile}: ${error.message}`)
+    throw error
+  }
   return new Docker({
     protocol: 'ssh',
-    host: parsed.hostname,
-    port: parsed.port ? Number(parsed.port) : 22,
+    host,
+    port,
     username: decodeURIComponent(parsed.username) || 'commons',
-    sshOptions: { privateKey: readFileSync(keyFile) },
+    sshOptions: { privateKey: read(keyFile, 'SWARM_SSH_KEY_FILE'), hostVerifier: verify },
   } as Docker.DockerOptions)
 }
 

@@ -58,6 +58,12 @@ const envSchema = z.object({
     .optional(),
   /** Swarm: the key the provisioner signs in with on the hosts in SWARM_NODE_ENGINES (ssh://). */
   SWARM_SSH_KEY_FILE: z.string().optional(),
+  /**
+   * Swarm: the host keys of the hosts in SWARM_NODE_ENGINES (ssh://), in
+   * OpenSSH's known_hosts format. A host whose key is not in it is not
+   * connected to: without it the provisioner could be talking to anyone.
+   */
+  SWARM_SSH_KNOWN_HOSTS_FILE: z.string().optional(),
   /** Swarm: placement constraints every tool gets, comma-separated, e.g. node.labels.commons.tools==true */
   SWARM_CONSTRAINTS: z
     .string()

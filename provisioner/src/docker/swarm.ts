@@ -892,7 +892,9 @@ export class SwarmDriver implements ContainerDriver {
 /** The engine cannot be reached at all (as opposed to answering with an error). */
 function unreachable(error: unknown): boolean {
   const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : ''
-  return ['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE'].includes(code)
+  // An engine over ssh (ssh2): the connection failed or timed out before the handshake.
+  const level = typeof error === 'object' && error !== null && 'level' in error ? String(error.level) : ''
+  return ['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE'].includes(code) || ['client-socket', 'client-timeout'].includes(level)
 }
 
 /** Swarm's constraint syntax (`node.labels.x==y`, `node.role!=manager`, `node.hostname==h`), for choosing a host before Swarm does. */

@@ -70,6 +70,8 @@ export type SwarmNode = {
   address: string
   /** Its engine's socket; exec, logs and volumes of its containers go through this engine only. */
   socketPath: string
+  /** Its network namespace (`ip netns exec <netns> …` runs a process on this host's network; made anew by restoreNode). */
+  netns: string
   docker: Docker
 }
 
@@ -119,7 +121,6 @@ const tools: [string, string][] = [
 
 type Member = SwarmNode & {
   index: number
-  netns: string
   hostVeth: string
   mac: string
   dataDir: string

@@ -381,6 +381,14 @@ export const toolsEn = {
   'mail.instance.failed.subject': '{tool} could not be set up for {org}',
   'mail.instance.failed.body':
     'Hello,\n\nSetting up {tool} for {org} did not succeed.\n\nWhat went wrong: {reason}\n\nYou can restart it from the portal, or contact the helpdesk: {link}',
+  'mail.backups.problem.subject': 'Backups need attention (new: {count})',
+  'mail.backups.problem.body': 'Hello,\n\nThe platform found these problems with the backups of the tools. The tools themselves run on; nothing was lost, but until this is fixed their data is not safe in a backup.',
+  'mail.backups.problem.link': 'Details and the other problems on the health page: {link}',
+  'mail.backups.problem.repository': 'The backup storage cannot be used: {error}',
+  'mail.backups.problem.failed': 'A backup of {tool} ({instance}) failed, backup {id}: {error}',
+  'mail.backups.problem.check': 'A backup of {tool} ({instance}) failed its check, backup {id}: {error}',
+  'mail.backups.problem.overdue': '{tool} ({instance}) has had no good backup since {since} (UTC).',
+  'mail.backups.problem.never': '{tool} ({instance}) runs and has no good backup yet.',
 } as const
 
 export const toolsNl: Record<keyof typeof toolsEn, string> = {
@@ -760,4 +768,12 @@ export const toolsNl: Record<keyof typeof toolsEn, string> = {
   'mail.instance.failed.subject': '{tool} kon niet worden opgezet voor {org}',
   'mail.instance.failed.body':
     'Hallo,\n\nHet opzetten van {tool} voor {org} is niet gelukt.\n\nWat er misging: {reason}\n\nJe kunt het herstarten vanuit het portaal, of contact opnemen met de helpdesk: {link}',
+  'mail.backups.problem.subject': 'Back-ups vragen aandacht (nieuw: {count})',
+  'mail.backups.problem.body': 'Hallo,\n\nHet platform vond deze problemen met de back-ups van de tools. De tools zelf draaien door en er is niets verloren, maar tot dit is opgelost zijn hun gegevens niet veilig in een back-up.',
+  'mail.backups.problem.link': 'Details en de andere problemen op de gezondheidspagina: {link}',
+  'mail.backups.problem.repository': 'De opslag voor back-ups is niet te gebruiken: {error}',
+  'mail.backups.problem.failed': 'Een back-up van {tool} ({instance}) is mislukt, back-up {id}: {error}',
+  'mail.backups.problem.check': 'Een back-up van {tool} ({instance}) kwam niet door de controle, back-up {id}: {error}',
+  'mail.backups.problem.overdue': '{tool} ({instance}) heeft sinds {since} (UTC) geen goede back-up meer.',
+  'mail.backups.problem.never': '{tool} ({instance}) draait en heeft nog geen goede back-up.',
 }

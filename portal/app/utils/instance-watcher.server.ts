@@ -1,4 +1,5 @@
 import type { Instance } from '~/generated/prisma/client'
+import { alertBackupProblems } from './backup-alerts.server'
 import { db } from './db.server'
 import { env } from './env.server'
 import { deliverDesiredState, desiredForProvisioner, recordObservation, recordSyncFailure, trackedInstances } from './instances.server'
@@ -13,12 +14,17 @@ import { followUpAnnouncedUpgrades } from './upgrade-ends.server'
  * change, see recordObservation), and re-sends the desired state wherever the
  * provisioner does not have it yet — an approval made while the provisioner
  * was down, a pause it never heard of. So a PUT is retried until accepted.
- * Last, it follows up the upgrades whose end no phase showed.
+ * Last, it follows up the upgrades whose end no phase showed, and about once
+ * a minute it mails the operators the backup problems that are new.
  */
+/** How often the backup problems are looked at (they change on the scale of the backup schedule). */
+const BACKUP_ALERT_EVERY_MS = 60_000
+
 export class InstanceWatcher {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private unavailableLogged = false
+  private backupsLookedAt = 0
 
   constructor(private readonly client: () => ProvisionerClient = provisioner) {}
 
@@ -68,6 +74,11 @@ export class InstanceWatcher {
       }
     }
     await followUpAnnouncedUpgrades(this.client())
+    if (Date.now() - this.backupsLookedAt >= BACKUP_ALERT_EVERY_MS) {
+      this.backupsLookedAt = Date.now()
+      const { raised } = await alertBackupProblems(this.client())
+      if (raised.length > 0) logger.warn({ problems: raised }, 'backup problems mailed to the operators')
+    }
   }
 
   private async reconcile(instance: Instance, view: InstanceView | undefined) {

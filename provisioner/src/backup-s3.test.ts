@@ -11,7 +11,6 @@
  * their message in seconds, not after restic's 15 minutes of retrying.
  */
 import { randomBytes } from 'node:crypto'
-import { PassThrough } from 'node:stream'
 import type Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { images } from '../../scripts/images.ts'
@@ -21,7 +20,7 @@ import type { Env } from './config.ts'
 import { LocalDockerDriver } from './docker/local.ts'
 import { createLogger } from './log.ts'
 import { LABEL } from './spec.ts'
-import { apiClient, testStack, waitFor, type TestStack } from './testing/stack.ts'
+import { apiClient, execIn as execInContainer, testStack, waitFor, type TestStack } from './testing/stack.ts'
 
 let stack: TestStack
 let env: Env
@@ -38,20 +37,7 @@ const org = { id: 'org-zonnedak', slug: 'zonnedak', name: 'Zonnedak Coöperatie'
 const id = 'hello-zonnedak'
 
 /** Runs argv in a container (as `docker exec` does); returns exit code and output. */
-async function execIn(container: string, argv: string[]): Promise<{ exitCode: number; output: string }> {
-  const exec = await stack.docker.getContainer(container).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true })
-  const stream = await exec.start({ hijack: true, stdin: false })
-  const chunks: Buffer[] = []
-  const sink = new PassThrough()
-  sink.on('data', (c: Buffer) => chunks.push(c))
-  stack.docker.modem.demuxStream(stream, sink, sink)
-  await new Promise<void>((resolve, reject) => {
-    stream.once('end', resolve)
-    stream.once('close', resolve)
-    stream.once('error', reject)
-  })
-  return { exitCode: (await exec.inspect()).ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') }
-}
+const execIn = (container: string, argv: string[]) => execInContainer(stack.docker, container, argv)
 
 async function sh(container: string, script: string): Promise<string> {
   const { exitCode, output } = await execIn(container, ['sh', '-c', script])

@@ -12,7 +12,6 @@ import { randomBytes } from 'node:crypto'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { PassThrough } from 'node:stream'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { images } from '../../scripts/images.ts'
@@ -22,7 +21,7 @@ import type { Env } from './config.ts'
 import { KeycloakInstanceClients } from './keycloak/instance-clients.ts'
 import { LABEL } from './spec.ts'
 import { createLogger } from './log.ts'
-import { apiClient, getThroughProxy, testStack, waitFor, type TestStack } from './testing/stack.ts'
+import { apiClient, execIn as execInContainer, getThroughProxy, testStack, waitFor, type TestStack } from './testing/stack.ts'
 
 const tools = ['nextcloud', 'matrix', 'loomio', 'discourse'] as const
 type Tool = (typeof tools)[number]
@@ -122,20 +121,7 @@ afterAll(async () => {
 }, 300_000)
 
 /** Runs argv in a container (as `docker exec` does); returns exit code and output. */
-async function execIn(container: string, argv: string[], user?: string): Promise<{ exitCode: number; output: string }> {
-  const exec = await stack.docker.getContainer(container).exec({ Cmd: argv, User: user, AttachStdout: true, AttachStderr: true })
-  const stream = await exec.start({ hijack: true, stdin: false })
-  const chunks: Buffer[] = []
-  const sink = new PassThrough()
-  sink.on('data', (c: Buffer) => chunks.push(c))
-  stack.docker.modem.demuxStream(stream, sink, sink)
-  await new Promise<void>((resolve, reject) => {
-    stream.once('end', resolve)
-    stream.once('close', resolve)
-    stream.once('error', reject)
-  })
-  return { exitCode: (await exec.inspect()).ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') }
-}
+const execIn = (container: string, argv: string[], user?: string) => execInContainer(stack.docker, container, argv, user)
 
 async function fileIn(container: string, file: string): Promise<string[]> {
   const { exitCode, output } = await execIn(container, ['cat', file])

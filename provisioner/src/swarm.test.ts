@@ -303,6 +303,7 @@ describe('three hosts', () => {
 
   // The second worker's engine is reached as in production: over ssh, its host key checked.
   let sshd: TestSshd | undefined
+  let swarmSettings: Record<string, string> = {}
   const lose = async (name: string) => {
     if (name === workers[1]?.name) await sshd?.stop()
     await cluster.loseNode(name)
@@ -324,14 +325,15 @@ describe('three hosts', () => {
     // single-host networks above show the option is set.
     const ipsec = await ipsecSupport()
     if (!ipsec.ok) console.warn(`swarm test: networks between hosts are not encrypted here: ${ipsec.reason}`)
-    await start({
+    swarmSettings = {
       SWARM_NODE_ENGINES: `${workers[0]!.name}=unix://${workers[0]!.socketPath},${workers[1]!.name}=${sshd.url}`,
       SWARM_SSH_KEY_FILE: sshd.keyFile,
       SWARM_SSH_KNOWN_HOSTS_FILE: sshd.knownHostsFile,
       SWARM_CONSTRAINTS: 'node.role==worker',
       SWARM_ENCRYPT_NETWORKS: String(ipsec.ok),
       SWARM_SHARED_STORAGE: sharedFolder,
-    })
+    }
+    await start(swarmSettings)
   }, 300_000)
 
   it('keeps the tool that was there through the provisioner restart, and reports every host', async () => {
@@ -397,6 +399,9 @@ describe('three hosts', () => {
     expect(overview.hosts.find((h) => h.name === echoHost)).toMatchObject({ reachable: false })
     expect(overview.failed.map((f) => f.instanceId)).toContain(pinned)
 
+    // The provisioner restarts while the host is down: that the tool waits for it is kept with the tool.
+    await start({ ...swarmSettings })
+    expect((await api.get(pinned)).phase).toBe('failed')
     await restore(echoHost)
     // Nobody needs to act: once the host answers, the provisioner tries it again.
     await waitFor(async () => (await api.get(pinned)).phase !== 'failed', `${pinned} tried again`, 120_000)

@@ -56,7 +56,6 @@ export class Controller {
   readonly #timers = new Map<string, NodeJS.Timeout>()
   readonly #healthy = new Map<string, string>()
   /** Failed instances whose data is on a host that was down: instance id → host and the failed generation. */
-  readonly #waitingForHost = new Map<string, { host: string; generation: number }>()
   #ticker: NodeJS.Timeout | undefined
   #stopped = false
   /** When the loop last completed a sweep; /healthz reports it. */
@@ -178,11 +177,12 @@ export class Controller {
    * that reboots at night does not leave its tools failed until morning.
    */
   private async retryWhereHostsAreBack(): Promise<void> {
-    if (this.#waitingForHost.size === 0) return
+    // Kept with the instance, so a restart of the provisioner forgets nothing.
+    const waiting = await this.opts.store.waitingForHosts()
+    if (waiting.length === 0) return
     const reachable = new Set((await this.opts.driver.hosts()).filter((h) => h.reachable).map((h) => h.name))
-    for (const [id, { host, generation }] of this.#waitingForHost) {
+    for (const { id, host, generation } of waiting) {
       if (!reachable.has(host)) continue
-      this.#waitingForHost.delete(id)
       if (await this.opts.store.retryFailed(id, generation)) {
         this.opts.log.info('the host of a failed tool is back; trying again', { instance: id, host })
         await this.emit(id, 'retry', 'started', `host ${host} is back`)
@@ -314,9 +314,8 @@ export class Controller {
     log.warn('step failed', { instance: row.id, step: name, attempt: attempts, err: detail })
     if (attempts >= retryBudget) {
       const plain = error instanceof StepError ? error.plain : `The step "${name}" kept failing.`
-      await store.markFailed(row.id, row.generation, name, plain)
+      await store.markFailed(row.id, row.generation, name, plain, error instanceof StepError ? (error.waitsFor ?? null) : null)
       await this.emit(row.id, name, 'failed', detail)
-      if (error instanceof StepError && error.waitsFor) this.#waitingForHost.set(row.id, { host: error.waitsFor, generation: row.generation })
       return
     }
     await this.emit(row.id, name, 'retrying', `${detail} (attempt ${attempts} of ${retryBudget}; next in ${Math.round(delay / 1000)} s)`)

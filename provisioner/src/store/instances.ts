@@ -169,7 +169,7 @@ export class InstanceStore {
   async retryFailed(id: string, generation: number): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `UPDATE instances SET generation = generation + 1, attempts = 0, next_attempt_at = NULL,
-         phase = CASE WHEN desired = 'suspended' THEN 'suspending' ELSE 'provisioning' END, failure_step = NULL, failure_message = NULL, updated_at = now()
+         phase = CASE WHEN desired = 'suspended' THEN 'suspending' ELSE 'provisioning' END, failure_step = NULL, failure_message = NULL, waits_for_host = NULL, updated_at = now()
        WHERE id = $1 AND generation = $2 AND failed_generation = $2 AND desired <> 'removed'`,
       [id, generation],
     )
@@ -226,12 +226,22 @@ export class InstanceStore {
     return rows[0]?.attempts ?? 0
   }
 
-  async markFailed(id: string, generation: number, step: string, message: string): Promise<void> {
+  /** `waitsForHost`: the host whose return makes it worth trying again by itself (see waitingForHosts). */
+  async markFailed(id: string, generation: number, step: string, message: string, waitsForHost: string | null = null): Promise<void> {
     await this.pool.query(
-      `UPDATE instances SET phase = 'failed', failure_step = $3, failure_message = $4, failed_generation = $2, next_attempt_at = NULL, updated_at = now()
+      `UPDATE instances SET phase = 'failed', failure_step = $3, failure_message = $4, failed_generation = $2, waits_for_host = $5, next_attempt_at = NULL, updated_at = now()
        WHERE id = $1 AND generation = $2`,
-      [id, generation, step, message],
+      [id, generation, step, message, waitsForHost],
     )
+  }
+
+  /** Failed instances that wait for a host to answer again, with the generation that failed. */
+  async waitingForHosts(): Promise<{ id: string; host: string; generation: number }[]> {
+    const { rows } = await this.pool.query<{ id: string; host: string; generation: number }>(
+      `SELECT id, waits_for_host AS host, generation FROM instances
+       WHERE phase = 'failed' AND waits_for_host IS NOT NULL AND failed_generation = generation AND desired <> 'removed'`,
+    )
+    return rows
   }
 
   async clearAttempts(id: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
+import { PassThrough } from 'node:stream'
 import Docker from 'dockerode'
 import pg from 'pg'
 import { ensureDockerEngine } from '../../../scripts/docker-engine.ts'
@@ -161,4 +162,20 @@ export function getThroughProxy(port: number, host: string, path = '/'): Promise
     req.on('error', reject)
     req.end()
   })
+}
+
+/** Runs argv in a container (as `docker exec` does); returns its exit code and output (stdout and stderr). */
+export async function execIn(docker: Docker, container: string, argv: string[], user?: string): Promise<{ exitCode: number; output: string }> {
+  const exec = await docker.getContainer(container).exec({ Cmd: argv, User: user, AttachStdout: true, AttachStderr: true })
+  const stream = await exec.start({ hijack: true, stdin: false })
+  const chunks: Buffer[] = []
+  const sink = new PassThrough()
+  sink.on('data', (c: Buffer) => chunks.push(c))
+  docker.modem.demuxStream(stream, sink, sink)
+  await new Promise<void>((resolve, reject) => {
+    stream.once('end', resolve)
+    stream.once('close', resolve)
+    stream.once('error', reject)
+  })
+  return { exitCode: (await exec.inspect()).ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') }
 }

@@ -8,7 +8,10 @@ export default defineConfig({
   expect: { timeout: 15_000 },
   fullyParallel: false,
   workers: 1,
-  retries: 0,
+  // One retry, for the machine rather than the product: the provisioner's Docker engine runs on the
+  // browser's host, and each network or container it adds is an interface change that makes Chromium
+  // abort the requests in flight (net::ERR_NETWORK_CHANGED, crbug.com/41465264). A real failure fails twice.
+  retries: 1,
   reporter: [['list']],
   outputDir: '../.data/test-run/playwright',
   use: {

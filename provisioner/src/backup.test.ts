@@ -230,6 +230,22 @@ describe('backing up and restoring an instance', { timeout: 240_000 }, () => {
     await db.end()
   })
 
+  it('answers "back up now" while a backup of the tool is being made with that backup, not "busy"', async () => {
+    // As the schedule starts a new tool's first backup the moment it is ready (its row, as the schedule makes it).
+    const store = provisioner.backups!.opts.store
+    const row = (await provisioner.backups!.opts.instances.get(second))!
+    const scheduled = await store.start({ instanceId: second, organizationId: row.organizationId, recipe: row.recipe, recipeVersion: row.recipeVersion, kind: 'scheduled', volumes: ['data'], dumps: [] })
+    try {
+      const before = (await backups(second)).backups.length
+      const res = await api.call('POST', `/instances/${second}/backups`, { requestedBy: admin })
+      expect(res.status).toBe(202)
+      expect(res.body).toMatchObject({ id: scheduled.id, kind: 'scheduled', status: 'running' })
+      expect((await backups(second)).backups.length).toBe(before)
+    } finally {
+      await store.failed(scheduled.id, 'test row', 'test row')
+    }
+  })
+
   it('backs up on schedule every tool that is due, then keeps what the retention policy says and forgets the rest', async () => {
     const main = provisioner.backups!
     // Due after one second, and keep one a day: the newest is all that stays.

@@ -119,11 +119,23 @@ describe('backing up from the instance page', () => {
     expect(entry).toMatchObject({ actorId: adminId, targetType: 'instance', data: { backupId: backup.id } })
   })
 
+  it('a backup already being made (the schedule\'s) is the answer, not "busy"', async () => {
+    const scheduled = stub.addBackup(ours.instanceId, { kind: 'scheduled', status: 'running', finishedAt: null })
+    const before = stub.backups.length
+    const answer = await post(cookies.admin, ours.instanceId, { intent: 'backup' })
+    expect(statusOf(answer)).toBe(200)
+    expect((answer as Answer).data.notice).toBe('A backup of Nextcloud is being made. It appears in the list below.')
+    expect(stub.backups.length).toBe(before)
+    expect(stub.backups.at(-1)!.id).toBe(scheduled.id)
+  })
+
   it('says in plain words why not: busy, not running, or backups not set up', async () => {
-    stub.addBackup(ours.instanceId, { status: 'running', finishedAt: null })
+    // A restore under way: busy.
+    stub.setPhase(ours.instanceId, 'restoring')
     const busy = await post(cookies.admin, ours.instanceId, { intent: 'backup' })
     expect(statusOf(busy)).toBe(409)
     expect((busy as Answer).data.error).toBe('This tool is busy with a backup or a restore. Try again when that has finished.')
+    stub.setPhase(ours.instanceId, 'ready')
 
     for (const b of stub.backups) if (b.status === 'running') stub.updateBackup(b.id, { status: 'succeeded' })
     stub.setPhase(ours.instanceId, 'suspended')
@@ -139,7 +151,8 @@ describe('backing up from the instance page', () => {
     const noRestore = await post(cookies.admin, ours.instanceId, { intent: 'restore', backupId: 'b-0000000000nobody', confirm: 'on' })
     expect(statusOf(noRestore)).toBe(503)
     expect((noRestore as Answer).data.error).toBe('Backups are not set up on this server yet; the platform operator can turn them on.')
-    expect(await audited('backup.request')).toHaveLength(1)
+    // The backups started or joined above; none of the refused requests.
+    expect(await audited('backup.request')).toHaveLength(2)
   })
 })
 

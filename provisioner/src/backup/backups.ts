@@ -127,6 +127,12 @@ export class Backups {
    * the work (and its check) goes on in the background.
    */
   async request(instanceId: string, kind: BackupKind, requestedBy?: string): Promise<BackupRow> {
+    // Asked for while a backup of the tool is already being made (the schedule's first one, right after
+    // the tool became ready): that one is the answer, not "busy". A restore under way is still busy.
+    if (kind === 'manual') {
+      const running = await this.opts.store.runningBackupOf(instanceId)
+      if (running && !(await this.opts.store.restoreUnderWay(instanceId))) return running
+    }
     const backup = await this.startFor(instanceId, kind, requestedBy)
     const work = this.opts.controller.exclusive(instanceId, async () => {
       const ctx = await this.opts.controller.stepContext(instanceId).catch(async (error: unknown) => {

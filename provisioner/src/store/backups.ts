@@ -145,6 +145,17 @@ export class BackupStore {
   }
 
   /** Whether a backup or a restore of the instance is running. */
+  /** The backup of the instance being made now, if any. */
+  async runningBackupOf(instanceId: string): Promise<BackupRow | undefined> {
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM backups WHERE instance_id = $1 AND status = 'running' ORDER BY started_at DESC LIMIT 1`, [instanceId])
+    return rows[0] ? this.get(rows[0].id) : undefined
+  }
+
+  async restoreUnderWay(instanceId: string): Promise<boolean> {
+    const { rows } = await this.pool.query(`SELECT 1 FROM restores WHERE instance_id = $1 AND status = 'running' LIMIT 1`, [instanceId])
+    return rows.length > 0
+  }
+
   async underWay(instanceId: string): Promise<boolean> {
     const { rows } = await this.pool.query(
       `SELECT 1 FROM backups WHERE instance_id = $1 AND status = 'running' UNION ALL SELECT 1 FROM restores WHERE instance_id = $1 AND status = 'running' LIMIT 1`,
